@@ -1,0 +1,135 @@
+"""The web application: ``create_app`` builds it from the instance folder, the
+environment and an optional mapping (tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from ledger.db import make_engine, make_sessionmaker
+from ledger.migrate import upgrade
+
+from . import db, docs, errors
+from .errors import ApiError
+
+#: Settings read from the environment when set (SPEC §6, issue 2).
+ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME")
+
+
+class LedgerApi(Api):
+    """flask-smorest's Api with our problem+json handlers instead of its own."""
+
+    def _register_error_handlers(self) -> None:
+        errors.init_app(self._app)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY="dev-only-change-me",
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'ledger.sqlite3'}",
+        BUSINESS_DATE=None,
+        FUND_NAME="科技信贷风险补偿资金池",
+        # Apply pending migrations at start-up; production may run `ledger-admin migrate`
+        # in its deploy step instead and set this to False.
+        AUTO_MIGRATE=True,
+        # Bulk uploads are the largest bodies we take.
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        API_TITLE="Risk Compensation Ledger",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+        API_SPEC_OPTIONS={
+            "info": {"description": docs.DESCRIPTION},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        #: Endpoints whose request body is not JSON (uploads, PDFs).
+        RAW_BODY_ENDPOINTS=set(),
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping({k: os.environ[k] for k in ENV_SETTINGS if os.environ.get(k)})
+    if config:
+        app.config.from_mapping(config)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    if app.config["AUTO_MIGRATE"]:
+        upgrade(engine)
+    app.extensions["ledger_engine"] = engine
+    db.init_app(app, make_sessionmaker(engine))
+
+    api = LedgerApi(app)
+    _register_blueprints(api)
+    docs.init_app(app)
+    _register_request_guards(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _instance_path() -> str:
+    # The project's own instance/ folder (next to wsgi.py), also when installed
+    # editable; INSTANCE_PATH overrides for deployments.
+    return os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def _register_blueprints(api: Api) -> None:
+    from . import health, subfunds
+
+    for module in (health, subfunds):
+        api.register_blueprint(module.blp)
+
+
+def _register_request_guards(app: Flask) -> None:
+    @app.before_request
+    def _require_json_body() -> None:
+        if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+            return
+        if request.endpoint in app.config["RAW_BODY_ENDPOINTS"] or not request.path.startswith("/api/"):
+            return
+        if not request.get_data(cache=True) and request.content_length in (None, 0):
+            return  # bodiless actions; the schema reports missing fields
+        if request.mimetype != "application/json":
+            raise ApiError(415, "unsupported_media_type", "Send the request body as application/json.",
+                           errors={"Content-Type": [f"expected application/json, got {request.mimetype or 'nothing'}"]})
+
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        """The request boundary: commit once if the answer is a success."""
+        if not db.has_session():
+            return response
+        session = db.session()
+        if response.status_code >= 400:
+            session.rollback()
+            return response
+        try:
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - mapped to a problem answer below
+            session.rollback()
+            return _commit_failure(exc)
+        return response
+
+
+def _commit_failure(exc: Exception):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from ledger.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return errors.domain_problem(exc)
+    if isinstance(exc, IntegrityError):
+        return errors.problem(409, "conflict", "The change conflicts with data recorded meanwhile; read and retry.")
+    if isinstance(exc, OperationalError):
+        return errors.problem(503, "retry", "The database is busy; retry the request.", headers={"Retry-After": "1"})
+    raise exc

@@ -1,0 +1,65 @@
+"""Bearer-token authentication and role checks for the JSON API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from ledger import auth as ledger_auth
+from ledger.models import User
+
+from . import db
+from .errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+ANY_ROLE = ("bank", "reviewer", "approver", "fund_admin", "auditor")
+BUREAU_READ = ("reviewer", "approver", "fund_admin", "auditor")
+
+
+def current_user() -> User:
+    return g.user
+
+
+def actor_name() -> str:
+    return g.user.name
+
+
+def _authenticate() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="ledger"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "Send an API token as 'Authorization: Bearer <token>'.", headers=challenge)
+    user = ledger_auth.authenticate(db.session(), token.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "The API token is unknown or revoked.", headers=challenge)
+    return user
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Allow the view to users holding any of ``roles`` (401 without a valid token)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = _authenticate()
+            if not user.roles & set(roles):
+                raise ApiError(403, "forbidden", f"This needs one of the roles: {', '.join(roles)}.")
+            g.user = user
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = roles  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def bank_id_of_caller() -> int | None:
+    """The bank a bank-role caller acts for; None for bureau roles and auditors."""
+    user = current_user()
+    if user.roles & set(BUREAU_READ):
+        return None
+    return user.bank_id

@@ -1,0 +1,122 @@
+"""Administrative commands: ``ledger-admin <command>`` or ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
+
+from ledger import audit, auth, journal
+from ledger.errors import DomainError
+from ledger.migrate import upgrade
+from ledger.models import ROLES
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """A session committed when the block succeeds; domain errors become exit code 1."""
+    session = current_app.extensions["ledger_sessions"]()
+    try:
+        yield session
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    finally:
+        session.close()
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate_command() -> None:
+    """Apply pending database migrations."""
+    upgrade(current_app.extensions["ledger_engine"])
+    click.echo("Database schema is up to date.")
+
+
+@click.command("create-bank")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def create_bank_command(code: str, name: str) -> None:
+    """Create bank CODE named NAME and its API user; prints the token on the last line."""
+    with cli_session() as session:
+        bank, token = auth.create_bank(session, code, name, actor=cli_actor())
+    click.echo(f"Created bank {bank.code} ({bank.name}) and its API user bank-{bank.code}. Token:")
+    click.echo(token)
+
+
+@click.command("create-user")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+              help="A role; repeat for several.")
+@click.option("--bank", "bank_code", help="The bank a user with the bank role acts for.")
+@with_appcontext
+def create_user_command(name: str, roles: tuple[str, ...], bank_code: str | None) -> None:
+    """Create user NAME with roles; prints the API token on the last line."""
+    with cli_session() as session:
+        user, token = auth.create_user(session, name, roles, actor=cli_actor(), bank_code=bank_code)
+    click.echo(f"Created user {user.name} with roles {', '.join(sorted(user.roles))}. Token:")
+    click.echo(token)
+
+
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit_command() -> None:
+    """Re-hash the audit chain; exit 1 naming the first broken entry."""
+    with cli_session() as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} entries, head {report.head_hash}.")
+        return
+    click.echo(f"Audit chain BROKEN at entry {report.first_broken}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+@click.command("check-balances")
+@with_appcontext
+def check_balances_command() -> None:
+    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    with cli_session() as session:
+        mismatches = journal.check_balances(session)
+        unbalanced = journal.unbalanced_transactions(session)
+    for m in mismatches:
+        click.echo(f"MISMATCH {m.account}: cached {m.cached} fen, journal {m.recomputed} fen", err=True)
+    for txn in unbalanced:
+        click.echo(f"UNBALANCED transaction {txn}", err=True)
+    if mismatches or unbalanced:
+        sys.exit(1)
+    click.echo("All balances agree with the journal and every transaction balances.")
+
+
+def register_commands(app: Flask) -> None:
+    from .demo import demo_command
+
+    for command in (migrate_command, create_bank_command, create_user_command, verify_audit_command,
+                    check_balances_command, demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(
+    create_app=_create_app,
+    help="Administer the Risk Compensation Ledger (database, users, checks, demo data).",
+)

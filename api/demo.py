@@ -1,0 +1,50 @@
+"""Demo data: banks, bureau users and sub-funds, with their tokens printed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from ledger import auth, subfunds
+from ledger.models import Bank
+
+from .cli import cli_actor, cli_session
+
+#: The sub-funds of SPEC §3.3's worked examples, with opening contributions.
+DEMO_SUBFUNDS = [
+    ("GD-PROV", "广东省科技信贷风险准备金", "province", "440000", 200_000_000_00),
+    ("CITY-440700", "江门市子基金", "city", "440700", 50_000_000_00),
+    ("CITY-440500", "汕头市子基金", "city", "440500", 50_000_000_00),
+    ("CITY-441900", "东莞市子基金", "city", "441900", 50_000_000_00),
+    ("INS-PICC", "人保财险风险分担子基金", "insurer", "440000", 80_000_000_00),
+]
+DEMO_BANKS = [("ICBC-GD", "中国工商银行广东省分行"), ("CCB-JM", "中国建设银行江门分行")]
+DEMO_USERS = [("reviewer1", ["reviewer"]), ("approver1", ["approver"]), ("admin1", ["fund_admin"]),
+              ("auditor1", ["auditor"])]
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load demo banks, users and funded sub-funds (once); prints every token."""
+    actor = cli_actor()
+    with cli_session() as session:
+        if session.scalar(select(Bank.id).limit(1)) is not None:
+            raise click.ClickException("The database already has data; demo data is loaded into an empty ledger only.")
+        tokens = []
+        for code, name in DEMO_BANKS:
+            _bank, token = auth.create_bank(session, code, name, actor=actor)
+            tokens.append((f"bank-{code}", "bank", token))
+        for name, roles in DEMO_USERS:
+            _user, token = auth.create_user(session, name, roles, actor=actor)
+            tokens.append((name, ",".join(roles), token))
+        for code, name, owner, region, amount in DEMO_SUBFUNDS:
+            subfunds.create_subfund(session, code=code, name=name, owner_type=owner, region=region, actor=actor)
+            subfunds.contribute(session, code, amount=amount, received_on=date(2026, 1, 5),
+                                reference=f"DEMO-{code}-OPENING", actor=actor)
+    click.echo("Demo data loaded. API tokens (shown once, stored only as hashes):")
+    for name, roles, token in tokens:
+        click.echo(f"  {name:<14} {roles:<11} {token}")

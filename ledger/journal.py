@@ -1,0 +1,316 @@
+"""The one write path for money: balanced transactions, reversals, reservations.
+
+Every movement is a balanced set of postings (signed fen, debits positive) written
+with Core statements in one database transaction together with the cached balances.
+Overdraft protection is a conditional UPDATE (``… WHERE balance + delta >= 0``), so two
+concurrent writers can never both spend the last yuan: the second one's UPDATE
+re-evaluates against the first one's committed balance and matches no row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .errors import AlreadyExists, AlreadyReversed, InsufficientFunds, NotFound, ReservationResolved, UnbalancedTransaction
+from .models import DEBIT, Account, JournalTransaction, Posting, Reservation
+
+_accounts = Account.__table__
+_postings = Posting.__table__
+_transactions = JournalTransaction.__table__
+_reservations = Reservation.__table__
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    #: Signed fen: positive debits, negative credits.
+    amount: int
+
+
+def debit(account: Account, amount: int) -> Leg:
+    return Leg(account, amount)
+
+
+def credit(account: Account, amount: int) -> Leg:
+    return Leg(account, -amount)
+
+
+@dataclass(frozen=True)
+class Posted:
+    id: uuid.UUID
+    kind: str
+    legs: tuple[Leg, ...]
+
+
+def get_account(session: Session, code: str) -> Account:
+    account = session.scalar(select(Account).where(Account.code == code))
+    if account is None:
+        raise NotFound(f"No account {code}.")
+    return account
+
+
+def open_account(session: Session, code: str, name: str, *, normal_side: str, no_overdraft: bool = False) -> Account:
+    account = Account(code=code, name=name, normal_side=normal_side, no_overdraft=no_overdraft, balance=0)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def post_transaction(
+    session: Session,
+    *,
+    kind: str,
+    legs: Sequence[Leg],
+    effective_on: date,
+    memo: str = "",
+    reference: str | None = None,
+    actor: str | None = None,
+    dedupe_key: str | None = None,
+    reverses: uuid.UUID | None = None,
+    transaction_id: uuid.UUID | None = None,
+) -> Posted:
+    """Write one balanced transaction and update the cached balances it touches.
+
+    Raises ``UnbalancedTransaction`` before touching the database, and
+    ``InsufficientFunds`` when a no-overdraft account would go below zero; after the
+    latter the caller must roll back (earlier balance updates of this call stand).
+    """
+    if len(legs) < 2:
+        raise UnbalancedTransaction("A transaction needs at least two postings.")
+    if any(not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount == 0 for leg in legs):
+        raise UnbalancedTransaction("Posting amounts are non-zero integer fen.")
+    if sum(leg.amount for leg in legs) != 0:
+        raise UnbalancedTransaction("Debits and credits differ.")
+    session.flush()  # accounts created in this unit of work must exist first
+
+    deltas: dict[int, int] = defaultdict(int)
+    by_id: dict[int, Account] = {}
+    for leg in legs:
+        by_id[leg.account.id] = leg.account
+        deltas[leg.account.id] += leg.amount
+
+    # Fixed lock order (by account id) so that concurrent transactions touching the
+    # same accounts queue instead of deadlocking.
+    for account_id in sorted(deltas):
+        account = by_id[account_id]
+        delta = deltas[account_id] if account.normal_side == DEBIT else -deltas[account_id]
+        if delta == 0:
+            continue
+        result = session.execute(
+            update(_accounts)
+            .where(_accounts.c.id == account_id)
+            .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
+            .values(balance=_accounts.c.balance + delta)
+        )
+        if result.rowcount != 1:
+            balance = session.scalar(select(_accounts.c.balance).where(_accounts.c.id == account_id))
+            raise InsufficientFunds(account.code, -(int(balance or 0) + delta))
+        session.expire(account, ["balance"])
+
+    txn_id = transaction_id or uuid.uuid4()
+    session.execute(
+        insert(_postings),
+        [{"transaction_id": txn_id, "account_id": leg.account.id, "amount": leg.amount} for leg in legs],
+    )
+    values = dict(
+        id=txn_id,
+        kind=kind,
+        effective_on=effective_on,
+        memo=memo,
+        reference=reference,
+        reverses_id=reverses,
+        created_by=actor,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None:
+        session.execute(insert(_transactions).values(**values))
+    else:
+        # A savepoint keeps the outer transaction usable on PostgreSQL when the key
+        # is taken by a concurrent request, so the caller can answer 409 cleanly.
+        try:
+            with session.begin_nested():
+                session.execute(insert(_transactions).values(**values))
+        except IntegrityError:
+            raise AlreadyExists(f"A movement with key {dedupe_key} was already recorded.", code="duplicate_movement") from None
+    return Posted(txn_id, kind, tuple(legs))
+
+
+def find_by_dedupe_key(session: Session, dedupe_key: str) -> JournalTransaction | None:
+    return session.scalar(select(JournalTransaction).where(JournalTransaction.dedupe_key == dedupe_key))
+
+
+def transaction_legs(session: Session, transaction_id: uuid.UUID) -> list[tuple[Account, int]]:
+    rows = session.execute(
+        select(Account, Posting.amount)
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Posting.transaction_id == transaction_id)
+        .order_by(Posting.id)
+    ).all()
+    return [(account, amount) for account, amount in rows]
+
+
+def reverse_transaction(
+    session: Session, transaction_id: uuid.UUID, *, effective_on: date, memo: str, actor: str | None = None
+) -> Posted:
+    """Correct a transaction by posting its mirror image; the original stays."""
+    original = session.scalar(select(JournalTransaction).where(JournalTransaction.id == transaction_id))
+    if original is None:
+        raise NotFound(f"No journal transaction {transaction_id}.")
+    if session.scalar(select(JournalTransaction.seq).where(JournalTransaction.reverses_id == transaction_id)):
+        raise AlreadyReversed(f"Transaction {transaction_id} was already reversed.")
+    legs = [Leg(account, -amount) for account, amount in transaction_legs(session, transaction_id)]
+    return post_transaction(
+        session,
+        kind="reversal",
+        legs=legs,
+        effective_on=effective_on,
+        memo=memo,
+        reference=str(transaction_id),
+        actor=actor,
+        reverses=transaction_id,
+    )
+
+
+# -- two-phase movements ------------------------------------------------------------
+
+
+def reserve(
+    session: Session,
+    *,
+    source: Account,
+    hold: Account,
+    amount: int,
+    effective_on: date,
+    purpose: str = "",
+    actor: str | None = None,
+) -> Reservation:
+    """Phase one: move ``amount`` from ``source`` into ``hold`` (no-overdraft applies)."""
+    posted = post_transaction(
+        session,
+        kind="reservation",
+        legs=[debit(hold, amount), credit(source, amount)],
+        effective_on=effective_on,
+        memo=purpose,
+        actor=actor,
+    )
+    reservation = Reservation(
+        source_account_id=source.id,
+        hold_account_id=hold.id,
+        amount=amount,
+        status="pending",
+        purpose=purpose,
+        reserve_transaction_id=posted.id,
+    )
+    session.add(reservation)
+    session.flush()
+    return reservation
+
+
+def _resolve(session: Session, reservation: Reservation, status: str) -> uuid.UUID:
+    txn_id = uuid.uuid4()
+    # The conditional UPDATE is the guard: of two concurrent resolutions only one
+    # finds the row still pending.
+    result = session.execute(
+        update(_reservations)
+        .where(_reservations.c.id == reservation.id, _reservations.c.status == "pending")
+        .values(status=status, resolve_transaction_id=txn_id)
+    )
+    if result.rowcount != 1:
+        session.expire(reservation)
+        raise ReservationResolved(f"Reservation {reservation.id} is already {reservation.status}.")
+    session.expire(reservation)
+    return txn_id
+
+
+def post_reservation(
+    session: Session,
+    reservation: Reservation,
+    *,
+    to: Account,
+    effective_on: date,
+    kind: str = "payout",
+    memo: str = "",
+    reference: str | None = None,
+    actor: str | None = None,
+    extra_legs: Iterable[Leg] = (),
+) -> Posted:
+    """Phase two: the held money leaves for ``to`` (e.g. a payout to a bank)."""
+    txn_id = _resolve(session, reservation, "posted")
+    hold = session.get_one(Account, reservation.hold_account_id)
+    return post_transaction(
+        session,
+        kind=kind,
+        legs=[debit(to, reservation.amount), credit(hold, reservation.amount), *extra_legs],
+        effective_on=effective_on,
+        memo=memo,
+        reference=reference,
+        actor=actor,
+        transaction_id=txn_id,
+    )
+
+
+def release_reservation(
+    session: Session, reservation: Reservation, *, effective_on: date, memo: str = "", actor: str | None = None
+) -> Posted:
+    """Phase two, cancelled: the held money returns to its source."""
+    txn_id = _resolve(session, reservation, "released")
+    hold = session.get_one(Account, reservation.hold_account_id)
+    source = session.get_one(Account, reservation.source_account_id)
+    return post_transaction(
+        session,
+        kind="release",
+        legs=[debit(source, reservation.amount), credit(hold, reservation.amount)],
+        effective_on=effective_on,
+        memo=memo,
+        actor=actor,
+        transaction_id=txn_id,
+    )
+
+
+# -- checks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BalanceMismatch:
+    account: str
+    cached: int
+    recomputed: int
+
+
+def recompute_balances(session: Session) -> dict[str, int]:
+    """Every account's balance replayed from its postings, in its normal direction."""
+    rows = session.execute(
+        select(Account.code, Account.normal_side, func.coalesce(func.sum(Posting.amount), 0))
+        .outerjoin(Posting, Posting.account_id == Account.id)
+        .group_by(Account.id, Account.code, Account.normal_side)
+    ).all()
+    return {code: int(total) if side == DEBIT else -int(total) for code, side, total in rows}
+
+
+def check_balances(session: Session) -> list[BalanceMismatch]:
+    """Compare each cached balance with the journal; an empty list means all agree."""
+    recomputed = recompute_balances(session)
+    cached = {code: balance for code, balance in session.execute(select(Account.code, Account.balance))}
+    return [
+        BalanceMismatch(code, int(cached[code]), value)
+        for code, value in sorted(recomputed.items())
+        if int(cached[code]) != value
+    ]
+
+
+def unbalanced_transactions(session: Session) -> list[uuid.UUID]:
+    """Transactions whose postings do not sum to zero (the triggers make this empty)."""
+    rows = session.execute(
+        select(Posting.transaction_id)
+        .group_by(Posting.transaction_id)
+        .having(or_(func.sum(Posting.amount) != 0, func.count() < 2))
+    ).scalars()
+    return list(rows)

@@ -1,0 +1,124 @@
+"""Trigger DDL shared by revisions, for SQLite and PostgreSQL.
+
+Kept beside the revisions (not in the models) because a revision must keep producing
+the same DDL even when application code changes later.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+
+def _dialect() -> str:
+    return op.get_bind().dialect.name
+
+
+def create_forbid_function() -> None:
+    if _dialect() == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION ledger_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'restrict_violation';
+            END $$;
+            """
+        )
+
+
+def drop_forbid_function() -> None:
+    if _dialect() == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS ledger_forbid_change()")
+
+
+def append_only(table: str) -> None:
+    """Refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on ``table``."""
+    if _dialect() == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_forbid_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_forbid_change()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+            )
+
+
+def drop_append_only(table: str) -> None:
+    if _dialect() == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+    else:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+
+
+def journal_integrity() -> None:
+    """Postings are written first, then their header; the header's insert checks that
+    they balance, and no posting may join a transaction whose header exists."""
+    if _dialect() == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION journal_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE n bigint; total bigint;
+            BEGIN
+              SELECT count(*), coalesce(sum(amount), 0) INTO n, total
+                FROM journal_postings WHERE transaction_id = NEW.id;
+              IF n < 2 OR total <> 0 THEN
+                RAISE EXCEPTION 'journal transaction % is not balanced (% postings, sum %)', NEW.id, n, total
+                  USING ERRCODE = 'check_violation';
+              END IF;
+              RETURN NEW;
+            END $$;
+            """
+        )
+        op.execute(
+            """
+            CREATE FUNCTION journal_posting_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF EXISTS (SELECT 1 FROM journal_transactions WHERE id = NEW.transaction_id) THEN
+                RAISE EXCEPTION 'journal transaction % is already written: postings cannot be added',
+                  NEW.transaction_id USING ERRCODE = 'check_violation';
+              END IF;
+              RETURN NEW;
+            END $$;
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER journal_transactions_balanced BEFORE INSERT ON journal_transactions "
+            "FOR EACH ROW EXECUTE FUNCTION journal_check_balanced()"
+        )
+        op.execute(
+            "CREATE TRIGGER journal_postings_sealed BEFORE INSERT ON journal_postings "
+            "FOR EACH ROW EXECUTE FUNCTION journal_posting_sealed()"
+        )
+    else:
+        op.execute(
+            """
+            CREATE TRIGGER journal_transactions_balanced BEFORE INSERT ON journal_transactions
+            WHEN (SELECT count(*) FROM journal_postings WHERE transaction_id = NEW.id) < 2
+              OR (SELECT coalesce(sum(amount), 0) FROM journal_postings WHERE transaction_id = NEW.id) <> 0
+            BEGIN SELECT RAISE(ABORT, 'journal transaction is not balanced'); END
+            """
+        )
+        op.execute(
+            """
+            CREATE TRIGGER journal_postings_sealed BEFORE INSERT ON journal_postings
+            WHEN EXISTS (SELECT 1 FROM journal_transactions WHERE id = NEW.transaction_id)
+            BEGIN SELECT RAISE(ABORT, 'journal transaction is already written: postings cannot be added'); END
+            """
+        )
+
+
+def drop_journal_integrity() -> None:
+    op.execute("DROP TRIGGER IF EXISTS journal_transactions_balanced" + (" ON journal_transactions" if _dialect() == "postgresql" else ""))
+    op.execute("DROP TRIGGER IF EXISTS journal_postings_sealed" + (" ON journal_postings" if _dialect() == "postgresql" else ""))
+    if _dialect() == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS journal_check_balanced()")
+        op.execute("DROP FUNCTION IF EXISTS journal_posting_sealed()")

@@ -1,0 +1,186 @@
+"""Fixtures that build the world: a migrated database, the app, users and tokens.
+
+The database under test is chosen by ``TEST_DATABASE_URL``: unset means a fresh
+SQLite file per test (copied from one migrated template), a PostgreSQL URL means that
+database, migrated once and emptied between tests. Tests marked ``postgresql`` always
+use PostgreSQL (``TEST_POSTGRESQL_URL``, default the local server) and fail in CI
+when it is unreachable rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from api import create_app
+from ledger import auth, subfunds
+from ledger.db import make_engine, make_sessionmaker
+from ledger.migrate import upgrade
+from ledger.models import Base
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BUSINESS_DATE = "2026-06-30"
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def require_postgresql(url: str) -> None:
+    problem = _pg_reachable(url)
+    if problem is None:
+        return
+    message = f"PostgreSQL at {url} is unreachable ({problem})"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI requires it.")
+    pytest.skip(message + "; start it or set TEST_POSTGRESQL_URL.")
+
+
+def reset_postgresql(engine: Engine) -> None:
+    """Empty every table; triggers are bypassed (replica role) only for this cleanup."""
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+
+
+class Database:
+    """Hands out a clean, migrated database URL per test."""
+
+    def __init__(self, tmp: Path, url: str | None) -> None:
+        self.url = url
+        self.tmp = tmp
+        self.template: Path | None = None
+        self.counter = 0
+        if url is None:
+            self.template = tmp / "template.sqlite3"
+            engine = make_engine(f"sqlite:///{self.template}")
+            upgrade(engine)
+            engine.dispose()  # closing the last connection folds the WAL into the file
+        else:
+            require_postgresql(url)
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url is not None
+
+    def fresh(self) -> str:
+        if self.template is not None:
+            self.counter += 1
+            path = self.tmp / f"test-{self.counter}.sqlite3"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}"
+        assert self.url is not None
+        engine = make_engine(self.url)
+        reset_postgresql(engine)
+        engine.dispose()
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    return Database(tmp_path_factory.mktemp("db"), os.environ.get("TEST_DATABASE_URL") or None)
+
+
+@pytest.fixture
+def database_url(database: Database) -> str:
+    return database.fresh()
+
+
+@pytest.fixture(scope="session")
+def postgresql_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    url = os.environ.get("TEST_POSTGRESQL_URL", DEFAULT_PG)
+    require_postgresql(url)
+    return Database(tmp_path_factory.mktemp("pg"), url)
+
+
+@pytest.fixture
+def pg_url(postgresql_database: Database) -> str:
+    return postgresql_database.fresh()
+
+
+@pytest.fixture
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE})
+    yield app
+    app.extensions["ledger_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def engine(app) -> Engine:  # type: ignore[no-untyped-def]
+    return app.extensions["ledger_engine"]
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on the test database; commit what the test sets up."""
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def make_user(session: Session):  # type: ignore[no-untyped-def]
+    """``make_user("approver")`` -> a bearer token for a new user with those roles."""
+    counter = {"n": 0}
+
+    def _make(*roles: str, name: str | None = None, bank: str | None = None) -> str:
+        counter["n"] += 1
+        _user, token = auth.create_user(session, name or f"user{counter['n']}", roles, actor="test", bank_code=bank)
+        session.commit()
+        return token
+
+    return _make
+
+
+@pytest.fixture
+def make_bank(session: Session):  # type: ignore[no-untyped-def]
+    def _make(code: str = "BANK-A", name: str = "测试银行") -> str:
+        _bank, token = auth.create_bank(session, code, name, actor="test")
+        session.commit()
+        return token
+
+    return _make
+
+
+@pytest.fixture
+def make_subfund(session: Session):  # type: ignore[no-untyped-def]
+    """``make_subfund("GD-PROV", 1_000_00)`` -> a sub-fund holding that many fen."""
+    from datetime import date
+
+    def _make(code: str, fen: int = 0, *, owner_type: str = "province", region: str = "440000"):  # type: ignore[no-untyped-def]
+        subfund = subfunds.create_subfund(session, code=code, name=f"{code} fund", owner_type=owner_type,
+                                          region=region, actor="test")
+        if fen:
+            subfunds.contribute(session, code, amount=fen, received_on=date(2026, 1, 5), reference=f"OPEN-{code}",
+                                actor="test")
+        session.commit()
+        return subfund
+
+    return _make

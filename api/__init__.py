@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["AUTO_MIGRATE"]:
         upgrade(engine)
     app.extensions["ledger_engine"] = engine
-    db.init_app(app, make_sessionmaker(engine))
+    db.init_app(app, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True))
 
     api = LedgerApi(app)
     _register_blueprints(api)

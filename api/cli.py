@@ -26,9 +26,9 @@ def cli_actor() -> str:
 
 
 @contextmanager
-def cli_session() -> Iterator[Session]:
+def cli_session(*, readonly: bool = False) -> Iterator[Session]:
     """A session committed when the block succeeds; domain errors become exit code 1."""
-    session = current_app.extensions["ledger_sessions"]()
+    session = current_app.extensions["ledger_readonly_sessions" if readonly else "ledger_sessions"]()
     try:
         yield session
         session.commit()
@@ -77,7 +77,7 @@ def create_user_command(name: str, roles: tuple[str, ...], bank_code: str | None
 @with_appcontext
 def verify_audit_command() -> None:
     """Re-hash the audit chain; exit 1 naming the first broken entry."""
-    with cli_session() as session:
+    with cli_session(readonly=True) as session:
         report = audit.verify_chain(session)
     if report.ok:
         click.echo(f"Audit chain intact: {report.checked} entries, head {report.head_hash}.")
@@ -90,7 +90,7 @@ def verify_audit_command() -> None:
 @with_appcontext
 def check_balances_command() -> None:
     """Recompute every balance from the journal; exit 1 on any mismatch."""
-    with cli_session() as session:
+    with cli_session(readonly=True) as session:
         mismatches = journal.check_balances(session)
         unbalanced = journal.unbalanced_transactions(session)
     for m in mismatches:

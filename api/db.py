@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def init_app(app: Flask, factory: sessionmaker[Session]) -> None:
+def init_app(app: Flask, factory: sessionmaker[Session], readonly_factory: sessionmaker[Session]) -> None:
     app.extensions["ledger_sessions"] = factory
+    app.extensions["ledger_readonly_sessions"] = readonly_factory
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -18,8 +19,10 @@ def init_app(app: Flask, factory: sessionmaker[Session]) -> None:
 
 
 def session() -> Session:
+    """This request's session: read-only (never takes SQLite's write lock) for GET/HEAD."""
     if "db" not in g:
-        g.db = current_app.extensions["ledger_sessions"]()
+        kind = "ledger_readonly_sessions" if request.method in ("GET", "HEAD") else "ledger_sessions"
+        g.db = current_app.extensions[kind]()
     return g.db
 
 

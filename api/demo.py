@@ -33,7 +33,9 @@ def demo_command() -> None:
     actor = cli_actor()
     with cli_session() as session:
         if session.scalar(select(Bank.id).limit(1)) is not None:
-            raise click.ClickException("The database already has data; demo data is loaded into an empty ledger only.")
+            click.echo("The ledger already has data; demo data is only loaded into an empty one. "
+                       "Tokens are stored hashed: make a new one with `ledger-admin create-user`.")
+            return
         tokens = []
         for code, name in DEMO_BANKS:
             _bank, token = auth.create_bank(session, code, name, actor=actor)

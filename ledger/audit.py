@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -121,11 +122,16 @@ class ChainReport:
 
 def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
     """Re-hash every entry in order; name the first one that no longer matches."""
+    result = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    try:
+        return _verify_entries(session, result.scalars())
+    finally:
+        result.close()  # early returns must not leave a server-side cursor open
+
+
+def _verify_entries(session: Session, stream: Iterable[AuditEntry]) -> ChainReport:
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
     last_seq = 0
-    stream = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    ).scalars()
     for entry in stream:
         if entry.seq != expected_seq:
             return ChainReport(False, checked, expected_seq,

@@ -40,12 +40,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         # IMMEDIATE takes the write lock up front: two writers that both read and
-        # then write would otherwise deadlock into SQLITE_BUSY instead of queueing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # then write would otherwise fail with SQLITE_BUSY when upgrading their
+        # read lock, instead of queueing on the busy timeout. Read-only sessions
+        # (see make_sessionmaker) begin DEFERRED so they never block writers.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions for writers, or (``readonly``) for readers that must not take SQLite's write lock."""
+    bind = engine.execution_options(sqlite_begin="DEFERRED") if readonly else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def is_postgresql(session_or_engine: Session | Engine) -> bool:

@@ -140,8 +140,12 @@ def engine(app) -> Engine:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    """A session on the test database; commit what the test sets up."""
-    with make_sessionmaker(engine)() as session:
+    """A session on the test database; commit what the test sets up.
+
+    It begins DEFERRED on SQLite so that a test holding it open (after a read) does
+    not block the app's writers; tests are the only writer while it is in use.
+    """
+    with make_sessionmaker(engine, readonly=True)() as session:
         yield session
 
 

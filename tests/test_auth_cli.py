@@ -1,0 +1,54 @@
+"""Tokens and the user-management CLI (issue 2, SPEC §6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ledger.auth import hash_token
+from ledger.models import ApiToken
+
+from .helpers import bearer
+
+
+def test_create_bank_prints_a_working_token_on_the_last_line(runner, client, session):
+    result = runner.invoke(args=["create-bank", "ICBC-GD", "中国工商银行广东省分行"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("rcl_") and len(token) > 40
+    # Stored only as a hash.
+    stored = session.scalars(select(ApiToken)).all()
+    assert [t.token_hash for t in stored] == [hash_token(token)]
+    assert token not in {t.prefix for t in stored}
+    # A bank token is a bank token: bureau endpoints refuse it.
+    assert client.get("/api/v1/subfunds", headers=bearer(token)).status_code == 403
+
+
+def test_create_user_with_repeated_roles(runner, client):
+    result = runner.invoke(args=["create-user", "zhang.san", "--role", "reviewer", "--role", "auditor"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert client.get("/api/v1/subfunds", headers=bearer(token)).status_code == 200
+    again = runner.invoke(args=["create-user", "zhang.san", "--role", "auditor"])
+    assert again.exit_code == 1 and "already_exists" in again.output
+
+
+def test_bank_user_needs_an_existing_bank(runner):
+    result = runner.invoke(args=["create-user", "teller", "--role", "bank", "--bank", "NOPE"])
+    assert result.exit_code == 1 and "No bank NOPE" in result.output
+
+
+def test_unknown_role_is_refused(runner):
+    result = runner.invoke(args=["create-user", "x", "--role", "root"])
+    assert result.exit_code == 2
+
+
+def test_demo_loads_once(runner, client):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines() if "rcl_" in line]
+    tokens = {parts[0]: parts[-1] for parts in lines}
+    assert set(tokens) >= {"bank-ICBC-GD", "reviewer1", "approver1", "admin1", "auditor1"}
+    r = client.get("/api/v1/subfunds/GD-PROV", headers=bearer(tokens["auditor1"]))
+    assert r.json["available"] == "200000000.00"
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0 and "already has data" in second.output

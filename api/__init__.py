@@ -85,9 +85,9 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api) -> None:
-    from . import health, subfunds
+    from . import health, schemes, subfunds
 
-    for module in (health, subfunds):
+    for module in (health, schemes, subfunds):
         api.register_blueprint(module.blp)
 
 

@@ -1,14 +1,32 @@
 """All models, imported here so that ``Base.metadata`` is complete for migrations."""
 
 from .audit import AuditEntry, AuditHead
-from .auth import ROLES, ApiToken, Bank, User, UserRole
+from .auth import BUREAU_ROLES, ROLES, ApiToken, Bank, User, UserRole
 from .base import Base
+from .claims import (
+    CLAIM_STATUSES,
+    OPEN_CLAIM_STATUSES,
+    Claim,
+    ClaimEvent,
+    ClaimPayerLine,
+    Clawback,
+    IdempotencyRecord,
+    Recovery,
+)
+from .enterprises import Enterprise, EnterpriseBank
 from .journal import CREDIT, DEBIT, Account, JournalTransaction, Posting, Reservation
+from .loans import LOAN_STATUSES, Loan, LoanEvent
+from .schemes import RuleVersion, Scheme
+from .statements import Statement
 from .subfunds import OWNER_TYPES, SUBFUND_ACCOUNTS, SubFund
 
 __all__ = [
+    "BUREAU_ROLES",
+    "CLAIM_STATUSES",
     "CREDIT",
     "DEBIT",
+    "LOAN_STATUSES",
+    "OPEN_CLAIM_STATUSES",
     "OWNER_TYPES",
     "ROLES",
     "SUBFUND_ACCOUNTS",
@@ -18,9 +36,22 @@ __all__ = [
     "AuditHead",
     "Bank",
     "Base",
+    "Claim",
+    "ClaimEvent",
+    "ClaimPayerLine",
+    "Clawback",
+    "Enterprise",
+    "EnterpriseBank",
+    "IdempotencyRecord",
     "JournalTransaction",
+    "Loan",
+    "LoanEvent",
     "Posting",
+    "Recovery",
     "Reservation",
+    "RuleVersion",
+    "Scheme",
+    "Statement",
     "SubFund",
     "User",
     "UserRole",

@@ -1,0 +1,161 @@
+"""Loss claims, their payer lines, history, recoveries and clawbacks (SPEC §3, §4)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .loans import Loan
+
+CLAIM_STATUSES = ("submitted", "returned", "reviewed", "approved", "paid", "rejected", "withdrawn")
+#: Claims that block another claim on the same loan.
+OPEN_CLAIM_STATUSES = ("submitted", "returned", "reviewed", "approved", "paid")
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('submitted', 'returned', 'reviewed', 'approved', 'paid', 'rejected', 'withdrawn')",
+            name="status",
+        ),
+        CheckConstraint("compensation >= 0 AND eligible_loss >= 0", name="amounts_non_negative"),
+        Index("ix_claims_status_submitted_at", "status", "submitted_at"),
+        Index("ix_claims_bank_id_status", "bank_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"))
+    #: Denormalised from the loan for the bureau's queue filters.
+    region: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(10), default="submitted")
+    default_on: Mapped[date]
+    outstanding_principal: Mapped[int]
+    #: The business date of (re)submission; timing checks run against it.
+    claimed_on: Mapped[date]
+    #: Ratio shown to four decimals, and exactly as a fraction ("29/80").
+    ratio: Mapped[str] = mapped_column(String(12))
+    ratio_exact: Mapped[str] = mapped_column(String(60))
+    eligible_loss: Mapped[int]
+    #: What the rules give at submission (before the approval-time bank cap).
+    compensation: Mapped[int]
+    #: What the approver approved (after the bank's annual cap and any repair).
+    approved_amount: Mapped[int | None]
+    #: The decision as stored: ``{"steps": [...], "payers": [...]}``, re-rendered on read.
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    review_recommendation: Mapped[str | None] = mapped_column(String(10))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    #: Why the approver approved less than computed, or rejected.
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    #: Why the reviewer returned the claim to the bank.
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    payment_reference: Mapped[str | None] = mapped_column(String(120))
+    paid_on: Mapped[date | None]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    loan: Mapped[Loan] = relationship(lazy="joined")
+    payer_lines: Mapped[list[ClaimPayerLine]] = relationship(
+        order_by="ClaimPayerLine.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ClaimPayerLine(Base):
+    """One sub-fund's part of a claim: computed, reserved at approval, paid."""
+
+    __tablename__ = "claim_payer_lines"
+    __table_args__ = (UniqueConstraint("claim_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    position: Mapped[int]
+    subfund_code: Mapped[str] = mapped_column(String(40))
+    share: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[int]
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    #: Part of a payout kept back to settle the bank's clawback debt to this sub-fund.
+    offset_amount: Mapped[int] = mapped_column(default=0)
+    #: What this sub-fund has had returned from recoveries so far.
+    recovered_amount: Mapped[int] = mapped_column(default=0)
+
+
+class ClaimEvent(Base):
+    """The claim's history: who moved it from which status to which, and why. Append-only."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Recovery(Base):
+    """Net money a bank recovered after payment, and the pool's share returned (SPEC §3.2)."""
+
+    __tablename__ = "recoveries"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    amount: Mapped[int]
+    recovered_on: Mapped[date]
+    #: Cumulative net recoveries including this one.
+    cumulative: Mapped[int]
+    #: The pool's cumulative share after this recovery, and what this one returned.
+    pool_share_cumulative: Mapped[int]
+    returned: Mapped[int]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    transaction_id: Mapped[Any | None] = mapped_column(
+        Uuid, ForeignKey("journal_transactions.id", deferrable=True, initially="DEFERRED")
+    )
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Clawback(Base):
+    """A paid claim found ineligible: the amount becomes the bank's debt to the payers."""
+
+    __tablename__ = "clawbacks"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a bank's ``Idempotency-Key``, replayed byte for byte."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    #: Method, path and SHA-256 of the body: a reuse with anything else is refused.
+    request_fingerprint: Mapped[str] = mapped_column(String(300))
+    status_code: Mapped[int]
+    response_body: Mapped[bytes]
+    content_type: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

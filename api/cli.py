@@ -103,10 +103,15 @@ def check_balances_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from console.cli import set_password_command
+
     from .demo import demo_command
+    from .loans import import_loans_command
+    from .statements import render_statement_command, verify_statement_command
 
     for command in (migrate_command, create_bank_command, create_user_command, verify_audit_command,
-                    check_balances_command, demo_command):
+                    check_balances_command, demo_command, import_loans_command, render_statement_command,
+                    verify_statement_command, set_password_command):
         app.cli.add_command(command)
 
 

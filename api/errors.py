@@ -27,6 +27,7 @@ CODE_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    428: "precondition_required",
     429: "too_many_requests",
     500: "internal_error",
     503: "service_unavailable",
@@ -41,6 +42,7 @@ TITLE_BY_STATUS = {
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid request",
+    428: "Precondition required",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -104,7 +106,7 @@ def domain_problem(exc: DomainError) -> Response:
     return problem(STATUS_BY_CATEGORY[exc.category], exc.code, exc.message, errors=exc.errors, **extra)
 
 
-def _http_problem(exc: HTTPException) -> Response:
+def http_problem(exc: HTTPException) -> Response:
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
@@ -136,7 +138,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        return _http_problem(exc)
+        return http_problem(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

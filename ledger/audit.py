@@ -103,12 +103,32 @@ def write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    write_pending(session)
+    # Also fired when a SAVEPOINT is released; entries are written once, with the
+    # outermost commit, so a savepoint that later rolls back cannot take them along.
+    if not session.in_nested_transaction():
+        write_pending(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+_SAVEPOINTS = "audit_savepoints"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _remember_savepoint(session: Session, transaction) -> None:  # type: ignore[no-untyped-def]
+    # Entries recorded inside a savepoint belong to it: remember where it started.
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:  # type: ignore[no-untyped-def]
+    """A rolled-back savepoint drops only its own entries; a full rollback drops all."""
+    if previous_transaction.nested:
+        start = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
+        if start is not None and _PENDING in session.info:
+            del session.info[_PENDING][start:]
+    else:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SAVEPOINTS, None)
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,8 @@ class AlreadyReversed(DomainError):
 class Forbidden(DomainError):
     category = "forbidden"
     code = "forbidden"
+
+
+class FourEyesViolation(DomainError):
+    category = "forbidden"
+    code = "four_eyes"

@@ -19,7 +19,15 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .errors import AlreadyExists, AlreadyReversed, InsufficientFunds, NotFound, ReservationResolved, UnbalancedTransaction
+from .errors import (
+    AlreadyExists,
+    AlreadyReversed,
+    InsufficientFunds,
+    InvalidTransition,
+    NotFound,
+    ReservationResolved,
+    UnbalancedTransaction,
+)
 from .models import DEBIT, Account, JournalTransaction, Posting, Reservation
 
 _accounts = Account.__table__
@@ -90,7 +98,36 @@ def post_transaction(
     if sum(leg.amount for leg in legs) != 0:
         raise UnbalancedTransaction("Debits and credits differ.")
     session.flush()  # accounts created in this unit of work must exist first
+    txn_id = transaction_id or uuid.uuid4()
+    values = dict(
+        id=txn_id,
+        kind=kind,
+        effective_on=effective_on,
+        memo=memo,
+        reference=reference,
+        reverses_id=reverses,
+        created_by=actor,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None and reverses is None:
+        _write(session, legs, values)
+        return Posted(txn_id, kind, tuple(legs))
+    # A unique key guards these (the business event, the reversed transaction). The
+    # whole movement runs in a savepoint so that, when a concurrent request took the
+    # key first, its balance updates are undone and the caller's transaction stays
+    # usable (PostgreSQL aborts a transaction on an error outside a savepoint).
+    try:
+        with session.begin_nested():
+            _write(session, legs, values)
+    except IntegrityError:
+        if reverses is not None:
+            raise AlreadyReversed(f"Transaction {reverses} was already reversed.") from None
+        raise AlreadyExists(f"A movement with key {dedupe_key} was already recorded.", code="duplicate_movement") from None
+    return Posted(txn_id, kind, tuple(legs))
 
+
+def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> None:
+    """Cached balances, then postings, then the header (whose trigger checks the sum)."""
     deltas: dict[int, int] = defaultdict(int)
     by_id: dict[int, Account] = {}
     for leg in legs:
@@ -115,32 +152,11 @@ def post_transaction(
             raise InsufficientFunds(account.code, -(int(balance or 0) + delta))
         session.expire(account, ["balance"])
 
-    txn_id = transaction_id or uuid.uuid4()
     session.execute(
         insert(_postings),
-        [{"transaction_id": txn_id, "account_id": leg.account.id, "amount": leg.amount} for leg in legs],
+        [{"transaction_id": values["id"], "account_id": leg.account.id, "amount": leg.amount} for leg in legs],
     )
-    values = dict(
-        id=txn_id,
-        kind=kind,
-        effective_on=effective_on,
-        memo=memo,
-        reference=reference,
-        reverses_id=reverses,
-        created_by=actor,
-        dedupe_key=dedupe_key,
-    )
-    if dedupe_key is None:
-        session.execute(insert(_transactions).values(**values))
-    else:
-        # A savepoint keeps the outer transaction usable on PostgreSQL when the key
-        # is taken by a concurrent request, so the caller can answer 409 cleanly.
-        try:
-            with session.begin_nested():
-                session.execute(insert(_transactions).values(**values))
-        except IntegrityError:
-            raise AlreadyExists(f"A movement with key {dedupe_key} was already recorded.", code="duplicate_movement") from None
-    return Posted(txn_id, kind, tuple(legs))
+    session.execute(insert(_transactions).values(**values))
 
 
 def find_by_dedupe_key(session: Session, dedupe_key: str) -> JournalTransaction | None:
@@ -166,6 +182,19 @@ def reverse_transaction(
         raise NotFound(f"No journal transaction {transaction_id}.")
     if session.scalar(select(JournalTransaction.seq).where(JournalTransaction.reverses_id == transaction_id)):
         raise AlreadyReversed(f"Transaction {transaction_id} was already reversed.")
+    two_phase = session.scalar(
+        select(Reservation.id).where(
+            or_(Reservation.reserve_transaction_id == transaction_id, Reservation.resolve_transaction_id == transaction_id)
+        )
+    )
+    if two_phase is not None:
+        # Reversing one leg of a two-phase movement would leave the reservation's
+        # status contradicting the money; release it, or claw a payout back, instead.
+        raise InvalidTransition(
+            f"Transaction {transaction_id} belongs to reservation {two_phase}; release the reservation "
+            "or claw back the payout instead of reversing it.",
+            code="two_phase_transaction",
+        )
     legs = [Leg(account, -amount) for account, amount in transaction_legs(session, transaction_id)]
     return post_transaction(
         session,

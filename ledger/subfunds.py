@@ -73,6 +73,25 @@ def contribute(
         raise ValidationFailed("A contribution is a positive amount.", errors={"amount": ["must be greater than zero"]})
     key = f"contribution:{code}:{reference}"
     existing = journal.find_by_dedupe_key(session, key)
+    if existing is None:
+        try:
+            posted = journal.post_transaction(
+                session,
+                kind="contribution",
+                legs=[journal.debit(subfund_account(session, subfund, "available"), amount),
+                      journal.credit(subfund_account(session, subfund, "contributions"), amount)],
+                effective_on=received_on,
+                memo=f"Contribution to {code}",
+                reference=reference,
+                actor=actor,
+                dedupe_key=key,
+            )
+        except AlreadyExists:
+            # A concurrent retry of the same contribution committed first (the journal
+            # undid this attempt): answer as for any repeat, below.
+            existing = journal.find_by_dedupe_key(session, key)
+            if existing is None:
+                raise
     if existing is not None:
         legs = journal.transaction_legs(session, existing.id)
         recorded = max(amount for _account, amount in legs)
@@ -82,17 +101,6 @@ def contribute(
                 code="duplicate_reference", errors={"reference": ["already used with another amount or date"]},
             )
         return Contribution(existing.id, code, amount, received_on, reference, created=False)
-    posted = journal.post_transaction(
-        session,
-        kind="contribution",
-        legs=[journal.debit(subfund_account(session, subfund, "available"), amount),
-              journal.credit(subfund_account(session, subfund, "contributions"), amount)],
-        effective_on=received_on,
-        memo=f"Contribution to {code}",
-        reference=reference,
-        actor=actor,
-        dedupe_key=key,
-    )
     audit.record(session, actor=actor, action="subfund.contribute", entity_type="subfund", entity_id=code,
                  after={"amount": format_amount(amount), "received_on": received_on, "reference": reference,
                         "transaction": posted.id})

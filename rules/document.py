@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
@@ -165,26 +166,45 @@ class _Reader:
         except ValueError as exc:
             self.error(path, str(exc))
             return None
+        except ArithmeticError:
+            # parse_ratio's quantize overflows the decimal context on huge values
+            # ("1e30") and raises decimal.InvalidOperation, not ValueError.
+            self.error(path, "must be between 0 and 1")
+            return None
 
     def amount(self, value: object, path: str, *, allow_zero: bool = False) -> int | None:
         if isinstance(value, float):
             self.error(path, f'must be an amount such as "5000000.00"{_QUOTE_HINT}')
             return None
         try:
-            return parse_amount(value, allow_zero=allow_zero)
+            fen = parse_amount(value, allow_zero=allow_zero)
         except AmountError as exc:
             self.error(path, _AMOUNT_MESSAGES.get(exc.code, exc.message))
             return None
+        # parse_amount multiplies by 100 in the default 28-digit decimal context, so a
+        # value with more significant digits is rounded instead of refused
+        # ("0.0100000000000000000000000000001" -> 1 fen). Check exactly.
+        if isinstance(value, (str, Decimal)) and Fraction(Decimal(str(value).strip())) * 100 != fen:
+            self.error(path, _AMOUNT_MESSAGES["too_many_decimals"])
+            return None
+        return fen
 
-    def count(self, value: object, path: str) -> int | None:
-        """A number of days or months: a non-negative integer, as in the SPEC example."""
+    def count(self, value: object, path: str, *, most: int = 36_500) -> int | None:
+        """A number of days or months: a non-negative integer, as in the SPEC example,
+        bounded so that date arithmetic on it cannot overflow (100 years)."""
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path, "must be a whole number such as 30")
             return None
         if value < 0:
             self.error(path, "must not be negative")
             return None
+        if value > most:
+            self.error(path, f"must be at most {most}")
+            return None
         return value
+
+    def months(self, value: object, path: str) -> int | None:
+        return self.count(value, path, most=1_200)
 
     def positive_decimal(self, value: object, path: str) -> Decimal | None:
         if isinstance(value, float):
@@ -429,7 +449,7 @@ def _read_tiers(r: _Reader, value: object) -> tuple[SizeTier, ...] | None:
     if rows is None:
         return None
     tiers: list[SizeTier] = []
-    previous: int | None = None
+    previous: tuple[int, int] | None = None  # (index, up_to) of the last good bound
     complete = True
     for i, row in enumerate(rows):
         at = f"size_tiers[{i}]"
@@ -437,10 +457,10 @@ def _read_tiers(r: _Reader, value: object) -> tuple[SizeTier, ...] | None:
         up_to = ratio = None
         if "up_to" in row:
             up_to = r.amount(row["up_to"], f"{at}.up_to")
-            if up_to is not None and previous is not None and up_to <= previous:
+            if up_to is not None and previous is not None and up_to <= previous[1]:
                 r.error(
                     f"{at}.up_to",
-                    f"must be greater than size_tiers[{i - 1}].up_to ({format_amount(previous)}): tiers ascend",
+                    f"must be greater than size_tiers[{previous[0]}].up_to ({format_amount(previous[1])}): tiers ascend",
                 )
                 up_to = None
         else:
@@ -450,7 +470,7 @@ def _read_tiers(r: _Reader, value: object) -> tuple[SizeTier, ...] | None:
         else:
             r.error(f"{at}.ratio", "is required")
         if up_to is not None:
-            previous = up_to
+            previous = (i, up_to)
         if up_to is None or ratio is None:
             complete = False
             continue
@@ -557,7 +577,7 @@ def parse_rules(document: Mapping[str, Any]) -> RuleSet:
             {
                 "categories_any": lambda v, p: _categories(r, v, p),
                 "max_loan_principal": lambda v, p: r.amount(v, p),
-                "max_term_months": r.count,
+                "max_term_months": r.months,
                 "registration_window_days": r.count,
             },
         )

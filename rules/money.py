@@ -58,8 +58,9 @@ def parse_amount(value: object, *, allow_negative: bool = False, allow_zero: boo
         raise AmountError("invalid_amount", "Not a valid amount: NaN and infinity are refused.")
     if abs(number) > MAX_YUAN:
         raise AmountError("amount_too_large", f"Amount exceeds the maximum of {MAX_YUAN} yuan.")
-    fen = number * 100
-    if fen != fen.to_integral_value():
+    # Exact (Fraction, not Decimal arithmetic, which would round past 28 digits).
+    fen = Fraction(number) * 100
+    if fen.denominator != 1:
         raise AmountError("too_many_decimals", "Amounts have at most two decimals (fen).")
     result = int(fen)
     if result < 0 and not allow_negative:
@@ -97,10 +98,10 @@ def parse_ratio(value: object, *, places: int = 4) -> Decimal:
         raise ValueError("must be a decimal string such as \"0.50\"") from None
     if not number.is_finite():
         raise ValueError("must be a finite number")
-    if number != number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):
-        raise ValueError(f"has more than {places} decimals")
     if number < 0 or number > 1:
         raise ValueError("must be between 0 and 1")
+    if (Fraction(number) * 10**places).denominator != 1:
+        raise ValueError(f"has more than {places} decimals")
     return number
 
 

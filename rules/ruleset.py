@@ -23,6 +23,10 @@ RATIO_SCALE = 10_000
 #: Payer shares have at most six decimals: held as integer millionths inside.
 SHARE_SCALE = 1_000_000
 
+#: The region memo stops growing here: there are a few thousand real region codes, and a
+#: stream of made-up ones (quotes are open to any role) must not grow memory forever.
+_MEMO_LIMIT = 50_000
+
 UpliftMode = Literal["sum", "max"]
 TierMode = Literal["whole", "marginal"]
 
@@ -36,10 +40,11 @@ class PayerTemplate:
     share: Decimal
     #: Fixed sub-fund code that pays when the expanded one does not exist.
     fallback: str | None = None
+    #: The share in millionths (exact: shares have at most six decimals).
+    share_units: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def share_units(self) -> int:
-        return int(self.share * SHARE_SCALE)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "share_units", int(self.share * SHARE_SCALE))
 
 
 @dataclass(frozen=True)
@@ -91,15 +96,24 @@ class Pool:
 
 @dataclass(frozen=True)
 class RegionMatch:
-    """How a borrower's region resolved: the entry that gives its ratio, if any."""
+    """Everything about a borrower's region that does not depend on the claim: the
+    entry that gives its ratio, if any, and its payer lines with placeholders filled."""
 
     entry: RegionRatio | None
     #: The code in the borrower's chain that matched (the borrower's own, its city or
     #: its province), None when nothing matched.
     matched: str | None
-    #: The entry's ratio in ten-thousandths and as shown in steps.
-    units: int = 0
-    text: str = ""
+    #: The entry's ratio in ten-thousandths and as shown in steps (0 and "" without).
+    units: int
+    text: str
+    #: The payer lines that apply: the entry's own, else the default.
+    payers: tuple[PayerTemplate, ...]
+    #: Where they come from: ``"payers"`` or ``"region_ratios[i].payers"``.
+    payer_source: str
+    #: Each line's sub-fund expanded for this region (None: cannot be filled).
+    expanded: tuple[str | None, ...]
+    #: Each line's share in millionths, the weights of the split.
+    share_units: tuple[int, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,24 +136,26 @@ class RuleSet:
     claims: ClaimRules
     pool: Pool
     payers: tuple[PayerTemplate, ...]
-    #: The normalized document as canonical JSON (sorted keys): the identity of the
-    #: version. Read it through :attr:`document`.
+    #: The normalized document as compact JSON, keys in parse_rules' canonical order:
+    #: the identity of the version. Read it through :attr:`document`.
     canonical_json: str = field(repr=False)
-    # Derived once per version so that computing a claim is integer arithmetic only.
+
+    # Derived once per version, so that computing a claim is lookups and integer
+    # arithmetic only (ratios in ten-thousandths, RATIO_SCALE).
+    base_units: int | None = field(init=False, repr=False)
+    #: RATIO_SCALE (a ratio of 1) when the document has no max_ratio.
+    max_units: int = field(init=False, repr=False)
+    #: (category, uplift in ten-thousandths, uplift as shown), in document order.
+    uplift_items: tuple[tuple[str, int, str], ...] = field(init=False, repr=False)
+    #: (up_to fen, ratio in ten-thousandths, ratio as shown).
+    tier_table: tuple[tuple[int, int, str], ...] = field(init=False, repr=False)
     _index: dict[str, RegionRatio] = field(init=False, repr=False)
     _matches: dict[str, RegionMatch] = field(init=False, repr=False)
-    _expansions: dict[tuple[str, str], str | None] = field(init=False, repr=False)
-    _base_units: int | None = field(init=False, repr=False)
-    _max_units: int = field(init=False, repr=False)
-    #: (category, uplift in ten-thousandths, uplift as shown), in document order.
-    _uplift_items: tuple[tuple[str, int, str], ...] = field(init=False, repr=False)
-    #: (up_to fen, ratio in ten-thousandths, ratio as shown).
-    _tiers: tuple[tuple[int, int, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Code -> (entry, is_group). Exact entries first, so that at the same level an
-        # exact ``region`` entry wins over a group containing the code (SPEC §3.1).
-        # parse_rules guarantees no code is in two groups that both carry a ratio.
+        # Code -> the entry that gives it a ratio. Exact entries first, so that at the
+        # same level an exact ``region`` entry wins over a group containing the code
+        # (SPEC §3.1); parse_rules guarantees no code is in two groups with a ratio.
         index: dict[str, RegionRatio] = {}
         for entry in self.region_ratios:
             if entry.region is not None:
@@ -150,19 +166,19 @@ class RuleSet:
                     index.setdefault(code, entry)
         set_ = object.__setattr__
         set_(self, "_index", index)
-        # Memo tables: the answer for a region never changes within a version.
+        # Region memo: the answer for a region never changes within a version, so
+        # concurrent fills can only write equal values (no lock needed).
         set_(self, "_matches", {})
-        set_(self, "_expansions", {})
-        set_(self, "_base_units", None if self.base_ratio is None else ratio_units(self.base_ratio))
-        set_(self, "_max_units", RATIO_SCALE if self.max_ratio is None else ratio_units(self.max_ratio))
+        set_(self, "base_units", None if self.base_ratio is None else ratio_units(self.base_ratio))
+        set_(self, "max_units", RATIO_SCALE if self.max_ratio is None else ratio_units(self.max_ratio))
         set_(
             self,
-            "_uplift_items",
+            "uplift_items",
             tuple((category, ratio_units(u), show_units(ratio_units(u))) for category, u in self.uplifts.items()),
         )
         set_(
             self,
-            "_tiers",
+            "tier_table",
             tuple((t.up_to, ratio_units(t.ratio), show_units(ratio_units(t.ratio))) for t in self.size_tiers),
         )
 
@@ -182,30 +198,38 @@ class RuleSet:
         return json.loads(self.canonical_json)
 
     def match_region(self, region: str) -> RegionMatch:
-        """Walk county → city → province; the first level with an entry wins."""
+        """Walk county → city → province; the first level with an entry wins.
+
+        Raises ValueError for a code that is not a plausible region code."""
         match = self._matches.get(region)
         if match is None:
             problem = region_problem(region)
             if problem is not None:
                 raise ValueError(f"region: {problem}")
-            match = RegionMatch(None, None)
+            entry, matched = None, None
             for code in region_chain(region):
                 entry = self._index.get(code)
                 if entry is not None:
-                    units = ratio_units(entry.ratio)
-                    match = RegionMatch(entry, code, units, show_units(units))
+                    matched = code
                     break
-            self._matches[region] = match
+            units = ratio_units(entry.ratio) if entry is not None else 0
+            if entry is not None and entry.payers is not None:
+                payers, source = entry.payers, f"{entry.path}.payers"
+            else:
+                payers, source = self.payers, "payers"
+            match = RegionMatch(
+                entry=entry,
+                matched=matched,
+                units=units,
+                text=show_units(units) if entry is not None else "",
+                payers=payers,
+                payer_source=source,
+                expanded=tuple(expand_template(p.subfund, region) for p in payers),
+                share_units=tuple(p.share_units for p in payers),
+            )
+            if len(self._matches) < _MEMO_LIMIT:
+                self._matches[region] = match
         return match
-
-    def expand(self, template: str, region: str) -> str | None:
-        """A payer template expanded for a borrower's region (None: cannot be)."""
-        key = (template, region)
-        try:
-            return self._expansions[key]
-        except KeyError:
-            value = self._expansions[key] = expand_template(template, region)
-            return value
 
     @property
     def payer_templates(self) -> tuple[PayerTemplate, ...]:

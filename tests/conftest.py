@@ -10,17 +10,19 @@ when it is unreachable rather than skip.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api import create_app
 from ledger import auth, subfunds
-from ledger.db import make_engine, make_sessionmaker
+from ledger.db import make_engine, make_sessionmaker, normalize_url
 from ledger.migrate import upgrade
 from ledger.models import Base
 
@@ -59,13 +61,19 @@ def reset_postgresql(engine: Engine) -> None:
 
 
 class Database:
-    """Hands out a clean, migrated database URL per test."""
+    """Hands out a clean, migrated database URL per test.
+
+    On PostgreSQL the run gets a database of its own (created next to the one the URL
+    names, dropped at the end), so leftovers of earlier runs or a concurrent run on the
+    same server cannot leak in.
+    """
 
     def __init__(self, tmp: Path, url: str | None) -> None:
         self.url = url
         self.tmp = tmp
         self.template: Path | None = None
         self.counter = 0
+        self.server_url: str | None = None
         if url is None:
             self.template = tmp / "template.sqlite3"
             engine = make_engine(f"sqlite:///{self.template}")
@@ -73,9 +81,26 @@ class Database:
             engine.dispose()  # closing the last connection folds the WAL into the file
         else:
             require_postgresql(url)
-            engine = make_engine(url)
+            self.server_url = url
+            name = f"ledger_test_{os.getpid()}_{secrets.token_hex(3)}"
+            self._admin(f'CREATE DATABASE "{name}"')
+            self.url = make_url(normalize_url(url)).set(database=name).render_as_string(hide_password=False)
+            engine = make_engine(self.url)
             upgrade(engine)
             engine.dispose()
+
+    def _admin(self, statement: str) -> None:
+        assert self.server_url is not None
+        admin = make_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            admin.dispose()
+
+    def drop(self) -> None:
+        if self.server_url is not None and self.url is not None:
+            self._admin(f'DROP DATABASE IF EXISTS "{make_url(self.url).database}" WITH (FORCE)')
 
     @property
     def is_postgresql(self) -> bool:
@@ -95,8 +120,10 @@ class Database:
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    return Database(tmp_path_factory.mktemp("db"), os.environ.get("TEST_DATABASE_URL") or None)
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(tmp_path_factory.mktemp("db"), os.environ.get("TEST_DATABASE_URL") or None)
+    yield database
+    database.drop()
 
 
 @pytest.fixture
@@ -105,10 +132,12 @@ def database_url(database: Database) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgresql_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+def postgresql_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     url = os.environ.get("TEST_POSTGRESQL_URL", DEFAULT_PG)
     require_postgresql(url)
-    return Database(tmp_path_factory.mktemp("pg"), url)
+    database = Database(tmp_path_factory.mktemp("pg"), url)
+    yield database
+    database.drop()
 
 
 @pytest.fixture
@@ -186,5 +215,80 @@ def make_subfund(session: Session):  # type: ignore[no-untyped-def]
                                 actor="test")
         session.commit()
         return subfund
+
+    return _make
+
+
+EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples"
+#: SPEC §3.3: the sub-funds of the worked examples (CITY-440100 deliberately absent).
+SPEC_SUBFUNDS = {
+    "GD-PROV": ("province", "440000"),
+    "INS-PICC": ("insurer", "440000"),
+    "CITY-440700": ("city", "440700"),
+    "CITY-440500": ("city", "440500"),
+    "CITY-441900": ("city", "441900"),
+}
+
+
+@pytest.fixture
+def subfund_funding() -> dict[str, int]:
+    """Fen per sub-fund for ``gd_scheme``; override in a test module to starve one."""
+    return {code: 100_000_000_00 for code in SPEC_SUBFUNDS}
+
+
+@pytest.fixture
+def rule_overrides() -> dict:  # type: ignore[type-arg]
+    """Changes to the GD-KJD document for ``gd_scheme``, e.g. ``{"claims": {"per_bank_annual_cap": ...}}``."""
+    return {}
+
+
+@pytest.fixture
+def gd_scheme(session: Session, make_subfund, subfund_funding, rule_overrides):  # type: ignore[no-untyped-def]
+    """SPEC §3's GD-KJD rules published, and its sub-funds funded (100,000,000.00 each by default)."""
+    import rules
+    from ledger import schemes
+
+    for code, (owner, region) in SPEC_SUBFUNDS.items():
+        make_subfund(code, subfund_funding[code], owner_type=owner, region=region)
+    document = rules.load_file(EXAMPLE_RULES / "gd-kjd.toml").document
+    for section, values in rule_overrides.items():
+        document = {**document, section: {**document.get(section, {}), **values}}
+    version = schemes.publish(session, "GD-KJD", document, actor="test")
+    session.commit()
+    return version
+
+
+@pytest.fixture
+def make_loan(session: Session, gd_scheme):  # type: ignore[no-untyped-def]
+    """``make_loan("BANK-A", region=..., categories=..., principal=fen)`` -> a registered Loan row.
+
+    Built directly (not through the registration checks) so claim tests stand alone.
+    """
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from ledger.models import Bank, Enterprise, Loan
+
+    counter = {"n": 0}
+
+    def _make(bank_code: str, *, region: str, categories: list[str], principal: int,
+              outstanding: int | None = None, disbursed_on: date = date(2026, 1, 15),
+              status: str = "active", enterprise: Enterprise | None = None) -> Loan:
+        counter["n"] += 1
+        bank = session.scalars(select(Bank).where(Bank.code == bank_code)).one()
+        if enterprise is None:
+            enterprise = Enterprise(credit_code=f"91440000TEST{counter['n']:05d}X"[:18], name=f"测试科技有限公司{counter['n']}",
+                                    region=region, categories=sorted(categories))
+            session.add(enterprise)
+            session.flush()
+        loan = Loan(bank_id=bank.id, external_id=f"L-{counter['n']}", scheme_id=gd_scheme.scheme_id,
+                    rule_version_id=gd_scheme.id, enterprise_id=enterprise.id, region=region,
+                    categories=sorted(categories), principal=principal,
+                    outstanding=principal if outstanding is None else outstanding, disbursed_on=disbursed_on,
+                    maturity_on=date(2027, 1, 15), status=status, registered_on=disbursed_on, registration={})
+        session.add(loan)
+        session.commit()
+        return loan
 
     return _make

@@ -53,6 +53,8 @@ def test_parse_accepts_exact_amounts(value, fen):
         (True, "invalid_amount"),
         (None, "invalid_amount"),
         ([1], "invalid_amount"),
+        ("0.0100000000000000000000000000001", "too_many_decimals"),  # beyond Decimal's 28 digits
+        ("99999999999.999999999999999999", "too_many_decimals"),
     ],
 )
 def test_parse_rejects(value, code):
@@ -113,6 +115,6 @@ def test_ratios():
     assert parse_ratio("0.7500") == Decimal("0.75")
     assert ratio_text(Fraction(29, 80)) == "0.3625"
     assert ratio_text(Fraction(1, 3)) == "0.3333"
-    for bad in ("1.5", "-0.1", "0.12345", "abc", 0.5):
+    for bad in ("1.5", "-0.1", "0.12345", "abc", 0.5, "1e30", "NaN"):
         with pytest.raises(ValueError):
             parse_ratio(bad)

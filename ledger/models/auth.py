@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -31,6 +31,13 @@ class User(Base):
     #: Set for users holding the ``bank`` role: they act for this bank only.
     bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Console password as a werkzeug KDF hash (scrypt, salted, parameters inside);
+    #: None: the user cannot log in to the console (API token only).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: Consecutive failed console logins since the last success or lock-out.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Console logins are refused until this moment (UTC) after too many failures.
+    locked_until: Mapped[datetime | None]
 
     bank: Mapped[Bank | None] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

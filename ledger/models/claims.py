@@ -56,6 +56,8 @@ class Claim(Base):
     reviewed_at: Mapped[datetime | None]
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
+    #: Business date of approval: the calendar year of per_bank_annual_cap.
+    approved_on: Mapped[date | None]
     #: Why the approver approved less than computed, or rejected.
     decision_reason: Mapped[str | None] = mapped_column(Text)
     #: Why the reviewer returned the claim to the bank.

@@ -157,6 +157,7 @@ def upgrade() -> None:
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('approver_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('approved_on', sa.Date(), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('return_reason', sa.Text(), nullable=True),
     sa.Column('payment_reference', sa.String(length=120), nullable=True),

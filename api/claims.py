@@ -1,0 +1,386 @@
+"""Claims: the bank files and follows them, the bureau reviews, approves, pays (SPEC §4, §6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import request
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+from sqlalchemy import func, select
+
+from ledger import approvals, claims, clawbacks, recoveries
+from ledger.claims import ClaimInput
+from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, Reservation, Scheme, User
+from rules import Step
+from rules.money import format_amount
+
+from . import context, db
+from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
+from .decision import PayerOut, StepOut, step_dict
+from .fields import Money
+from .idempotency import idempotent
+from .pagination import PageQuery, envelope, page_schema
+from .parsing import Blueprint
+
+blp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Loss claims and their lifecycle")
+OWNER_OR_BUREAU = ("bank", *BUREAU_READ)
+
+
+# -- schemas ---------------------------------------------------------------------------------
+
+
+class ClaimIn(Schema):
+    loan_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    default_on = fields.Date(required=True)
+    outstanding_principal = Money(required=True)
+
+
+class ClaimAmendIn(Schema):
+    default_on = fields.Date(required=True)
+    outstanding_principal = Money(required=True)
+
+
+class ReasonIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReviewIn(Schema):
+    recommendation = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "return"]))
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ApproveIn(Schema):
+    amount = Money(load_default=None, allow_zero=False,
+                   metadata={"description": "Approve less than computed (a repair); needs a reason"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class PayIn(Schema):
+    payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    paid_on = fields.Date(required=True)
+
+
+class RecoveryIn(Schema):
+    amount = Money(required=True, allow_zero=False)
+    recovered_on = fields.Date(required=True)
+
+
+class ClawbackIn(Schema):
+    amount = Money(load_default=None, allow_zero=False, metadata={"description": "Default: everything still clawable"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ClaimQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
+    bank = fields.String()
+    scheme = fields.String()
+    region = fields.String(validate=validate.Regexp(r"^\d{2,6}$"),
+                           metadata={"description": "A region code or its prefix: 44 (province), 4407 (city)"})
+    min_age_days = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Submitted at least N days ago"})
+    max_age_days = fields.Integer(validate=validate.Range(min=0))
+    sort = fields.String(load_default="submitted_at", validate=validate.OneOf(["submitted_at", "-submitted_at"]))
+
+    @validates_schema
+    def _ages(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        if data.get("min_age_days") is not None and data.get("max_age_days") is not None \
+                and data["min_age_days"] > data["max_age_days"]:
+            raise ValidationError("must not exceed max_age_days", "min_age_days")
+
+
+class ClaimPayerOut(PayerOut):
+    reserved = fields.Boolean(metadata={"description": "Held in the sub-fund (approved, not yet paid)"})
+    paid = fields.String(metadata={"description": "Paid out to the bank"})
+    offset = fields.String(metadata={"description": "Kept back from the payout against the bank's clawback debt"})
+    recovered = fields.String(metadata={"description": "Returned to this sub-fund from recoveries"})
+
+
+class EventOut(Schema):
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor = fields.String()
+    comment = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+    at = fields.DateTime()
+
+
+class RecoveryOut(Schema):
+    id = fields.Integer()
+    amount = fields.String()
+    recovered_on = fields.Date()
+    cumulative = fields.String(metadata={"description": "Net recoveries so far, this one included"})
+    pool_share_cumulative = fields.String(metadata={"description": "ROUND_HALF_UP(min(R, L) × C / L)"})
+    returned = fields.String(metadata={"description": "Returned to the payers by this recovery"})
+    lines = fields.List(fields.Dict())
+
+
+class ClawbackOut(Schema):
+    id = fields.Integer()
+    amount = fields.String()
+    reason = fields.String()
+    lines = fields.List(fields.Dict())
+    created_by = fields.String()
+    created_at = fields.DateTime()
+
+
+class ClaimOut(Schema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    bank = fields.String()
+    scheme = fields.String()
+    rule_version = fields.Integer()
+    region = fields.String()
+    enterprise = fields.Dict()
+    status = fields.String()
+    default_on = fields.Date()
+    claimed_on = fields.Date()
+    outstanding_principal = fields.String()
+    ratio = fields.String()
+    eligible_loss = fields.String()
+    compensation = fields.String(metadata={"description": "As computed at submission"})
+    approved_amount = fields.String(allow_none=True)
+    payers = fields.List(fields.Nested(ClaimPayerOut))
+    steps = fields.List(fields.Nested(StepOut))
+    review = fields.Dict(allow_none=True)
+    return_reason = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    approver = fields.String(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    payment_reference = fields.String(allow_none=True)
+    paid_on = fields.Date(allow_none=True)
+    recovered = fields.String()
+    clawed_back = fields.String()
+    recoveries = fields.List(fields.Nested(RecoveryOut))
+    clawbacks = fields.List(fields.Nested(ClawbackOut))
+    history = fields.List(fields.Nested(EventOut))
+    submitted_at = fields.DateTime()
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _recovery_dict(r: Recovery) -> dict:  # type: ignore[type-arg]
+    return {"id": r.id, "amount": format_amount(r.amount), "recovered_on": r.recovered_on,
+            "cumulative": format_amount(r.cumulative), "pool_share_cumulative": format_amount(r.pool_share_cumulative),
+            "returned": format_amount(r.returned), "lines": r.lines}
+
+
+def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
+    session = db.session()
+    bank = session.get_one(Bank, claim.bank_id)
+    names = {u.id: u.name for u in session.scalars(
+        select(User).where(User.id.in_([i for i in (claim.reviewer_id, claim.approver_id) if i])))}
+    reservations = {r.id: r for r in session.scalars(
+        select(Reservation).where(Reservation.id.in_([p.reservation_id for p in claim.payer_lines if p.reservation_id])))}
+    stored = {p["subfund"]: p for p in claim.decision.get("payers", [])}
+    payers = []
+    for line in claim.payer_lines:
+        reservation = reservations.get(line.reservation_id) if line.reservation_id else None
+        payers.append({
+            **stored.get(line.subfund_code, {}),
+            "subfund": line.subfund_code, "share": line.share, "amount": format_amount(line.amount),
+            "reserved": bool(reservation and reservation.status == "pending"),
+            "paid": format_amount(line.amount if reservation and reservation.status == "posted" else 0),
+            "offset": format_amount(line.offset_amount), "recovered": format_amount(line.recovered_amount),
+        })
+    recs = session.scalars(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)).all()
+    claws = session.scalars(select(Clawback).where(Clawback.claim_id == claim.id).order_by(Clawback.id)).all()
+    history = session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)).all()
+    loan = claim.loan
+    return {
+        "id": claim.id, "loan_id": claim.loan_id, "bank": bank.code, "scheme": loan.rule_version.scheme.code,
+        "rule_version": loan.rule_version.version, "region": claim.region,
+        "enterprise": {"credit_code": loan.enterprise.credit_code, "name": loan.enterprise.name,
+                       "categories": loan.categories},
+        "status": claim.status, "default_on": claim.default_on, "claimed_on": claim.claimed_on,
+        "outstanding_principal": format_amount(claim.outstanding_principal), "ratio": claim.ratio,
+        "eligible_loss": format_amount(claim.eligible_loss), "compensation": format_amount(claim.compensation),
+        "approved_amount": None if claim.approved_amount is None else format_amount(claim.approved_amount),
+        "payers": payers,
+        "steps": [step_dict(Step.from_dict(s)) for s in claim.decision.get("steps", [])],
+        "review": None if claim.review_recommendation is None else {
+            "recommendation": claim.review_recommendation, "comment": claim.review_comment,
+            "reviewer": names.get(claim.reviewer_id), "reviewed_at": claim.reviewed_at.isoformat() if claim.reviewed_at else None},
+        "return_reason": claim.return_reason, "decision_reason": claim.decision_reason,
+        "approver": names.get(claim.approver_id), "approved_at": claim.approved_at,
+        "payment_reference": claim.payment_reference, "paid_on": claim.paid_on,
+        "recovered": format_amount(sum(r.returned for r in recs)),
+        "clawed_back": format_amount(sum(c.amount for c in claws)),
+        "recoveries": [_recovery_dict(r) for r in recs],
+        "clawbacks": [{"id": c.id, "amount": format_amount(c.amount), "reason": c.reason, "lines": c.lines,
+                       "created_by": c.created_by, "created_at": c.created_at} for c in claws],
+        "history": [{"action": e.action, "from_status": e.from_status, "to_status": e.to_status, "actor": e.actor,
+                     "comment": e.comment, "data": e.data, "at": e.at} for e in history],
+        "submitted_at": claim.submitted_at,
+    }
+
+
+def _claim(claim_id: int) -> Claim:
+    """The caller's view of a claim; locked for the rest of the request when it will change it."""
+    return claims.get_claim(db.session(), claim_id, bank_id=bank_id_of_caller(), lock=request.method != "GET")
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+@blp.route("")
+class Claims(MethodView):
+    @require_roles(*OWNER_OR_BUREAU)
+    @blp.arguments(ClaimQuery, location="query")
+    @blp.response(200, page_schema(ClaimOut, "ClaimPage"))
+    def get(self, query):  # type: ignore[no-untyped-def]
+        """The claim queue: filter by status, bank, scheme, region, age; oldest first by default."""
+        session = db.session()
+        stmt = select(Claim)
+        own = bank_id_of_caller()
+        if own is not None:
+            stmt = stmt.where(Claim.bank_id == own)
+        if query.get("status"):
+            stmt = stmt.where(Claim.status == query["status"])
+        if query.get("bank"):
+            stmt = stmt.join(Bank, Bank.id == Claim.bank_id).where(Bank.code == query["bank"])
+        if query.get("scheme"):
+            stmt = stmt.join(Scheme, Scheme.id == Claim.scheme_id).where(Scheme.code == query["scheme"])
+        if query.get("region"):
+            stmt = stmt.where(Claim.region.startswith(query["region"]))
+        today = context.today()
+        if query.get("min_age_days") is not None:
+            stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=query["min_age_days"]))
+        if query.get("max_age_days") is not None:
+            stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=query["max_age_days"]))
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        order = Claim.submitted_at.desc() if query["sort"].startswith("-") else Claim.submitted_at
+        rows = session.scalars(stmt.order_by(order, Claim.id).limit(query["per_page"])
+                               .offset((query["page"] - 1) * query["per_page"])).all()
+        return envelope([claim_dict(c) for c in rows], query, total)
+
+    @require_roles("bank")
+    @idempotent
+    @blp.arguments(ClaimIn)
+    @blp.response(201, ClaimOut)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
+    def post(self, data):  # type: ignore[no-untyped-def]
+        """File a loss claim (bank). Every failed check is listed at once in ``details``."""
+        claim = claims.submit_claim(db.session(), ClaimInput(**data), bank_id=current_user().bank_id,
+                                    actor=actor_name(), today=context.today())
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>")
+class ClaimResource(MethodView):
+    @require_roles(*OWNER_OR_BUREAU)
+    @blp.response(200, ClaimOut)
+    def get(self, claim_id: int):  # type: ignore[no-untyped-def]
+        """A claim with its steps, payer lines, history, recoveries and clawbacks."""
+        return claim_dict(_claim(claim_id))
+
+    @require_roles("bank")
+    @blp.arguments(ClaimAmendIn)
+    @blp.response(200, ClaimOut)
+    def put(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Amend and resubmit a claim the reviewer returned for information (bank)."""
+        claim = _claim(claim_id)
+        claims.amend_claim(db.session(), claim, ClaimInput(loan_id=claim.loan_id, **data), actor=actor_name(),
+                           today=context.today())
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/withdraw")
+class Withdraw(MethodView):
+    @require_roles("bank")
+    @blp.arguments(ReasonIn)
+    @blp.response(200, ClaimOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Withdraw a claim (bank); an approved claim's reservations are released."""
+        claim = _claim(claim_id)
+        claims.withdraw_claim(db.session(), claim, reason=data["reason"], actor=actor_name(), today=context.today())
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/review")
+class Review(MethodView):
+    @require_roles("reviewer")
+    @blp.arguments(ReviewIn)
+    @blp.response(200, ClaimOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Recommend approve or reject, or return the claim to the bank for information (reviewer)."""
+        claim = _claim(claim_id)
+        claims.review_claim(db.session(), claim, reviewer=current_user(), **data)
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/approve")
+class Approve(MethodView):
+    @require_roles("approver")
+    @blp.arguments(ApproveIn)
+    @blp.response(200, ClaimOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Approve a reviewed claim and reserve every payer's line (approver, never its reviewer).
+
+        409 ``insufficient_funds`` names the sub-fund and the shortfall; nothing is reserved then.
+        """
+        claim = _claim(claim_id)
+        approvals.approve_claim(db.session(), claim, approver=current_user(), today=context.today(), **data)
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/reject")
+class Reject(MethodView):
+    @require_roles("approver")
+    @blp.arguments(ReasonIn)
+    @blp.response(200, ClaimOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Reject a claim with a reason (approver); reservations are released."""
+        claim = _claim(claim_id)
+        approvals.reject_claim(db.session(), claim, approver=current_user(), reason=data["reason"],
+                               today=context.today())
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/pay")
+class Pay(MethodView):
+    @require_roles("approver", "fund_admin")
+    @blp.arguments(PayIn)
+    @blp.response(200, ClaimOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Record the payment of an approved claim; the same reference again changes nothing."""
+        claim = _claim(claim_id)
+        approvals.pay_claim(db.session(), claim, actor=actor_name(), **data)
+        return claim_dict(claim)
+
+
+@blp.route("/<int:claim_id>/recoveries")
+class Recoveries(MethodView):
+    @require_roles(*OWNER_OR_BUREAU)
+    @blp.response(200, RecoveryOut(many=True))
+    def get(self, claim_id: int):  # type: ignore[no-untyped-def]
+        """Recoveries reported on the claim and what each returned."""
+        claim = _claim(claim_id)
+        rows = db.session().scalars(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id))
+        return [_recovery_dict(r) for r in rows]
+
+    @require_roles("bank")
+    @idempotent
+    @blp.arguments(RecoveryIn)
+    @blp.response(201, RecoveryOut)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Report net money recovered on a paid claim; the pool's share goes back to the payers."""
+        claim = _claim(claim_id)
+        recovery = recoveries.record_recovery(db.session(), claim, actor=actor_name(), today=context.today(), **data)
+        return _recovery_dict(recovery)
+
+
+@blp.route("/<int:claim_id>/clawback")
+class ClawbackResource(MethodView):
+    @require_roles("approver")
+    @blp.arguments(ClawbackIn)
+    @blp.response(201, ClawbackOut)
+    def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
+        """Claw back a paid claim found ineligible (approver, reason mandatory): the bank owes it to the payers."""
+        claim = _claim(claim_id)
+        c = clawbacks.claw_back(db.session(), claim, approver=current_user(), today=context.today(), **data)
+        return {"id": c.id, "amount": format_amount(c.amount), "reason": c.reason, "lines": c.lines,
+                "created_by": c.created_by, "created_at": c.created_at}

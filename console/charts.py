@@ -1,0 +1,104 @@
+"""Charts drawn on the server as inline SVG: no JavaScript, no CDN, printable.
+
+Two horizontal bar charts for the sub-funds dashboard: contingent liability beside
+available money per sub-fund, and leverage used against its limit per scheme. Colours
+come from the page's CSS classes (``console.css``), text is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from markupsafe import Markup, escape
+
+from .formatting import money_text
+
+WIDTH = 760
+LABEL_W = 130
+VALUE_W = 170
+BAR_H = 14
+ROW_GAP = 14
+TOP = 34
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One sub-fund: contingent liability and available money, in fen."""
+
+    label: str
+    contingent: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Leverage:
+    """One scheme: leverage used (None when no payer money) and its limit."""
+
+    label: str
+    used: Fraction | None
+    limit: Fraction | None
+
+
+def _svg(height: int, title: str, body: list[str]) -> Markup:
+    head = (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+            f'width="100%" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>')
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _legend(items: Sequence[tuple[str, str]]) -> list[str]:
+    out, x = [], LABEL_W
+    for css, text in items:
+        out.append(f'<rect class="{css}" x="{x}" y="6" width="12" height="12"/>'
+                   f'<text class="legend" x="{x + 18}" y="16">{escape(text)}</text>')
+        x += 30 + 14 * len(text)
+    return out
+
+
+def exposure_chart(rows: Sequence[Pair], *, title: str, contingent_label: str, available_label: str) -> Markup:
+    span = WIDTH - LABEL_W - VALUE_W
+    top = max([1, *(r.contingent for r in rows), *(r.available for r in rows)])
+    row_h = 2 * BAR_H + ROW_GAP
+    height = TOP + max(1, len(rows)) * row_h + 6
+    body = _legend([("bar-contingent", contingent_label), ("bar-available", available_label)])
+    for i, row in enumerate(rows):
+        y = TOP + i * row_h
+        body.append(f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H + 4}" text-anchor="end">'
+                    f"{escape(row.label)}</text>")
+        for j, (css, value, name) in enumerate((("bar-contingent", row.contingent, contingent_label),
+                                                ("bar-available", row.available, available_label))):
+            width = round(span * value / top, 1)
+            by = y + j * BAR_H
+            text = money_text(value)
+            body.append(f'<rect class="{css}" x="{LABEL_W}" y="{by}" width="{width}" height="{BAR_H - 2}">'
+                        f"<title>{escape(row.label)} {escape(name)} {escape(text)}</title></rect>"
+                        f'<text class="value" x="{LABEL_W + width + 6}" y="{by + BAR_H - 3}">{escape(text)}</text>')
+    return _svg(height, title, body)
+
+
+def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, limit_label: str) -> Markup:
+    span = WIDTH - LABEL_W - VALUE_W
+    top = max([Fraction(1), *(r.used for r in rows if r.used is not None),
+               *(r.limit for r in rows if r.limit is not None)]) * Fraction(11, 10)
+    row_h = BAR_H + 2 * ROW_GAP
+    height = TOP + max(1, len(rows)) * row_h + 6
+    body = _legend([("bar-used", used_label), ("limit-mark", limit_label)])
+    for i, row in enumerate(rows):
+        y = TOP + i * row_h + ROW_GAP // 2
+        body.append(f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H - 2}" text-anchor="end">'
+                    f"{escape(row.label)}</text>")
+        used = row.used or Fraction(0)
+        over = row.limit is not None and used > row.limit
+        width = round(float(span * used / top), 1)
+        used_text = "—" if row.used is None else f"{float(row.used):.2f}×"
+        limit_text = "—" if row.limit is None else f"{float(row.limit):g}×"
+        body.append(f'<rect class="{"bar-over" if over else "bar-used"}" x="{LABEL_W}" y="{y}" width="{width}" '
+                    f'height="{BAR_H}"><title>{escape(row.label)} {escape(used_label)} {used_text}</title></rect>')
+        if row.limit is not None:
+            x = round(LABEL_W + float(span * row.limit / top), 1)
+            body.append(f'<line class="limit-mark" x1="{x}" x2="{x}" y1="{y - 5}" y2="{y + BAR_H + 5}">'
+                        f"<title>{escape(limit_label)} {limit_text}</title></line>")
+        body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
+                    f"{used_text} / {limit_text}</text>")
+    return _svg(height, title, body)

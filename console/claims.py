@@ -1,0 +1,176 @@
+"""The claim queue, a claim's detail, and the bureau's actions on it.
+
+Every action posts a form that is read with the API's schema and handed to the same
+ledger service the API calls (``ledger.claims``, ``ledger.approvals``,
+``ledger.clawbacks``); the console decides nothing about money. A refusal rolls the
+request back before the redirect (a 302 would otherwise be committed by the request
+boundary) and is shown as a sentence in the session's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select
+
+from api import context, db
+from api.claims import ApproveIn, ClaimQuery, ClawbackIn, PayIn, ReasonIn, ReviewIn, claim_dict
+from ledger import approvals, claims, clawbacks
+from ledger.errors import DomainError
+from ledger.models import CLAIM_STATUSES, Bank, Claim, Scheme, User
+from rules import Step
+
+from .auth import PAGE_ROLES, current_user, roles_required
+from .blueprint import bp
+from .forms import load_args, load_form
+from .formatting import money_text
+from .i18n import CATEGORIES, current_lang, error_message, field_errors, label, t
+from .paging import paginate
+
+#: What each action needs: the roles the service's API endpoint requires, and the
+#: states in which the button is offered (the service still decides; this only keeps
+#: buttons that cannot work off the page).
+ACTIONS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "review": (frozenset({"reviewer"}), ("submitted",)),
+    "approve": (frozenset({"approver"}), ("reviewed",)),
+    "reject": (frozenset({"approver"}), ("submitted", "reviewed", "approved")),
+    "pay": (frozenset({"approver", "fund_admin"}), ("approved",)),
+    "clawback": (frozenset({"approver"}), ("paid",)),
+}
+
+
+def allowed_actions(user: User, claim: Claim) -> list[str]:
+    return [name for name, (roles, states) in ACTIONS.items() if user.roles & roles and claim.status in states]
+
+
+# -- queue ------------------------------------------------------------------------------------
+
+
+@bp.get("/claims")
+@roles_required(PAGE_ROLES["claims"])
+def claims_queue():  # type: ignore[no-untyped-def]
+    session = db.session()
+    try:
+        query = load_args(ClaimQuery())
+    except ValidationError as err:
+        flash(t("form.invalid", fields=field_errors(err.messages)), "error")  # type: ignore[arg-type]
+        query = ClaimQuery().load({})
+    stmt = select(Claim)
+    if query.get("status"):
+        stmt = stmt.where(Claim.status == query["status"])
+    if query.get("bank"):
+        stmt = stmt.join(Bank, Bank.id == Claim.bank_id).where(Bank.code == query["bank"])
+    if query.get("scheme"):
+        stmt = stmt.join(Scheme, Scheme.id == Claim.scheme_id).where(Scheme.code == query["scheme"])
+    if query.get("region"):
+        stmt = stmt.where(Claim.region.startswith(query["region"]))
+    today = context.today()
+    if query.get("min_age_days") is not None:
+        stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=query["min_age_days"]))
+    if query.get("max_age_days") is not None:
+        stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=query["max_age_days"]))
+    newest_first = query["sort"].startswith("-")
+    stmt = stmt.order_by(Claim.submitted_at.desc() if newest_first else Claim.submitted_at, Claim.id)
+    page = paginate(session, stmt, query["page"])
+    banks = dict(session.execute(select(Bank.id, Bank.code).order_by(Bank.code)).all())
+    schemes = list(session.scalars(select(Scheme.code).order_by(Scheme.code)))
+    return render_template("console/claims.html", page=page, query=query, banks=banks, schemes=schemes,
+                           statuses=CLAIM_STATUSES, today=today)
+
+
+# -- detail -----------------------------------------------------------------------------------
+
+
+@bp.get("/claims/<int:claim_id>")
+@roles_required(PAGE_ROLES["claims"])
+def claim_detail(claim_id: int):  # type: ignore[no-untyped-def]
+    claim = claims.get_claim(db.session(), claim_id)
+    lang = current_lang()
+    steps = [Step.from_dict(s) for s in claim.decision.get("steps", [])]
+    return render_template(
+        "console/claim.html", claim=claim, c=claim_dict(claim), loan=claim.loan,
+        steps=[(s.rule, s.render(lang)) for s in steps],
+        categories=("、" if lang == "zh" else ", ").join(label(CATEGORIES, c) for c in claim.loan.categories),
+        actions=allowed_actions(current_user(), claim), today=context.today(),
+    )
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+def _act(claim_id: int, schema: Schema, run: Callable[[Claim, dict[str, Any]], str]):  # type: ignore[no-untyped-def]
+    """Load the form, lock the claim, run the service; flash the outcome and go back."""
+    session = db.session()
+    try:
+        data = load_form(schema)
+        claim = claims.get_claim(session, claim_id, lock=True)
+        message = run(claim, data)
+    except ValidationError as err:
+        session.rollback()
+        flash(t("form.invalid", fields=field_errors(err.messages)), "error")  # type: ignore[arg-type]
+    except DomainError as exc:
+        session.rollback()  # nothing of a refused action may be committed
+        flash(error_message(exc), "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for(".claim_detail", claim_id=claim_id))
+
+
+def _roles(action: str) -> frozenset[str]:
+    return ACTIONS[action][0]
+
+
+@bp.post("/claims/<int:claim_id>/review")
+@roles_required(_roles("review"))
+def review(claim_id: int):  # type: ignore[no-untyped-def]
+    def run(claim: Claim, data: dict[str, Any]) -> str:
+        claims.review_claim(db.session(), claim, reviewer=current_user(), **data)
+        return t("done.return" if data["recommendation"] == "return" else "done.review", id=claim.id)
+
+    return _act(claim_id, ReviewIn(), run)
+
+
+@bp.post("/claims/<int:claim_id>/approve")
+@roles_required(_roles("approve"))
+def approve(claim_id: int):  # type: ignore[no-untyped-def]
+    def run(claim: Claim, data: dict[str, Any]) -> str:
+        approvals.approve_claim(db.session(), claim, approver=current_user(), today=context.today(), **data)
+        return t("done.approve", id=claim.id, amount=money_text(claim.approved_amount))
+
+    return _act(claim_id, ApproveIn(), run)
+
+
+@bp.post("/claims/<int:claim_id>/reject")
+@roles_required(_roles("reject"))
+def reject(claim_id: int):  # type: ignore[no-untyped-def]
+    def run(claim: Claim, data: dict[str, Any]) -> str:
+        approvals.reject_claim(db.session(), claim, approver=current_user(), reason=data["reason"],
+                               today=context.today())
+        return t("done.reject", id=claim.id)
+
+    return _act(claim_id, ReasonIn(), run)
+
+
+@bp.post("/claims/<int:claim_id>/pay")
+@roles_required(_roles("pay"))
+def pay(claim_id: int):  # type: ignore[no-untyped-def]
+    def run(claim: Claim, data: dict[str, Any]) -> str:
+        approvals.pay_claim(db.session(), claim, actor=current_user().name, **data)
+        return t("done.pay", id=claim.id)
+
+    return _act(claim_id, PayIn(), run)
+
+
+@bp.post("/claims/<int:claim_id>/clawback")
+@roles_required(_roles("clawback"))
+def clawback(claim_id: int):  # type: ignore[no-untyped-def]
+    def run(claim: Claim, data: dict[str, Any]) -> str:
+        made = clawbacks.claw_back(db.session(), claim, approver=current_user(), today=context.today(), **data)
+        return t("done.clawback", id=claim.id, amount=money_text(made.amount))
+
+    return _act(claim_id, ClawbackIn(), run)
+

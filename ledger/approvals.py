@@ -1,0 +1,184 @@
+"""The bureau's decisions: approve (with caps, repairs and reservations), reject, pay.
+
+Approval applies the limits that depend on history (SPEC §3.1 step 5): what is left of
+the enterprise's cap and of the bank's annual cap. Those are read-then-write, so the
+bank's row and the enterprise's row are locked first (``SELECT … FOR UPDATE``; SQLite
+serialises writers anyway), always in that order, so two approvals racing for the
+last part of a cap queue instead of both taking it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+import rules
+from rules.money import format_amount
+
+from . import audit, journal, schemes
+from .accounts import find_bank_debt
+from .claims import check_four_eyes, enterprise_compensated, stored_decision, store_decision, transition
+from .errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
+from .models import Bank, Claim, Enterprise, Reservation, User
+from .models.base import utcnow
+from .subfunds import get_subfund, subfund_account
+
+
+def bank_annual_approved(session: Session, claim: Claim, year: int) -> int:
+    """Compensation approved for the claim's bank in its scheme in ``year`` (other claims)."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(Claim.approved_amount), 0)).where(
+            Claim.bank_id == claim.bank_id, Claim.scheme_id == claim.scheme_id, Claim.id != claim.id,
+            Claim.status.in_(("approved", "paid")), extract("year", Claim.approved_on) == year,
+        )
+    ) or 0)
+
+
+def _check_suspension(session: Session, claim: Claim, ruleset: rules.RuleSet) -> None:
+    threshold = ruleset.pool.npl_suspend_compensation
+    if threshold is None:
+        return
+    from .loans import npl_ratio
+
+    ratio = npl_ratio(session, claim.bank_id, claim.scheme_id)
+    if ratio > threshold:
+        raise InvalidTransition(
+            f"The bank's NPL ratio in this scheme is {rules.money.ratio_text(ratio)}, above "
+            f"npl_suspend_compensation {threshold}: its claims cannot be approved now.",
+            code="bank_compensation_suspended",
+            extra={"npl_ratio": rules.money.ratio_text(ratio), "threshold": str(threshold)},
+        )
+
+
+def approve_claim(session: Session, claim: Claim, *, approver: User, today: date, amount: int | None = None,
+                  reason: str | None = None) -> Claim:
+    """Approve a reviewed claim and reserve every payer's line — all lines or none."""
+    check_four_eyes(claim, approver)
+    session.execute(select(Bank.id).where(Bank.id == claim.bank_id).with_for_update())
+    session.execute(select(Enterprise.id).where(Enterprise.id == claim.loan.enterprise_id).with_for_update())
+    transition(session, claim, allowed_from=["reviewed"], to="approved", action="approve", actor=approver.name,
+               comment=reason,
+               values={"approver_id": approver.id, "approved_at": utcnow(), "approved_on": today,
+                       "decision_reason": reason})
+    ruleset = schemes.ruleset_of(claim.loan.rule_version)
+    _check_suspension(session, claim, ruleset)
+
+    decision = stored_decision(claim)
+    caps = ruleset.claims
+    if caps.per_enterprise_cap is not None:
+        left = max(0, caps.per_enterprise_cap - enterprise_compensated(session, claim.loan, exclude_claim=claim.id))
+        decision = rules.limit_to(decision, left, "per_enterprise_cap")
+    if caps.per_bank_annual_cap is not None:
+        left = max(0, caps.per_bank_annual_cap - bank_annual_approved(session, claim, today.year))
+        decision = rules.limit_to(decision, left, "per_bank_annual_cap")
+    if decision.compensation == 0:
+        raise InvalidTransition("Nothing is left of the caps for this claim: approve nothing, reject it instead.",
+                                code="cap_exhausted")
+    if amount is not None and amount != decision.compensation:
+        if amount > decision.compensation:
+            raise ValidationFailed(
+                f"The computed compensation after caps is {format_amount(decision.compensation)}; "
+                "an approver may approve less, never more.",
+                code="amount_above_computed", errors={"amount": [f"at most {format_amount(decision.compensation)}"]})
+        if not (reason or "").strip():
+            raise ValidationFailed("Approving less than computed is a repair and needs a reason.",
+                                   code="repair_reason_required", errors={"reason": ["required for a repair"]})
+        decision = rules.repair(decision, amount, reason.strip())  # type: ignore[union-attr]
+
+    store_decision(session, claim, decision)
+    claim.approved_amount = decision.compensation
+    # Reserve in a fixed order (by sub-fund code) so concurrent approvals lock the
+    # same accounts in the same order and cannot deadlock.
+    for line in sorted(claim.payer_lines, key=lambda line: line.subfund_code):
+        if line.amount == 0:
+            continue
+        try:
+            subfund = get_subfund(session, line.subfund_code)
+        except NotFound:
+            raise InvalidTransition(f"Payer sub-fund {line.subfund_code} does not exist.",
+                                    code="payer_subfund_missing", extra={"subfund": line.subfund_code}) from None
+        try:
+            reservation = journal.reserve(
+                session, source=subfund_account(session, subfund, "available"),
+                hold=subfund_account(session, subfund, "reserved"), amount=line.amount, effective_on=today,
+                purpose=f"claim {claim.id}", actor=approver.name,
+            )
+        except InsufficientFunds as exc:
+            raise InsufficientFunds(
+                exc.account, exc.shortfall,
+                f"Sub-fund {subfund.code} lacks {format_amount(exc.shortfall)} yuan to reserve its "
+                f"{format_amount(line.amount)} for claim {claim.id}; nothing was reserved.",
+            ) from None
+        line.reservation_id = reservation.id
+    session.flush()
+    audit.record(session, actor=approver.name, action="claim.reserve", entity_type="claim", entity_id=claim.id,
+                 after={"approved_amount": format_amount(decision.compensation),
+                        "lines": {line.subfund_code: format_amount(line.amount) for line in claim.payer_lines}})
+    return claim
+
+
+def release_claim_reservations(session: Session, claim: Claim, *, actor: str, today: date, memo: str) -> None:
+    for line in claim.payer_lines:
+        if line.reservation_id is None:
+            continue
+        reservation = session.get_one(Reservation, line.reservation_id)
+        if reservation.status == "pending":
+            journal.release_reservation(session, reservation, effective_on=today, memo=memo, actor=actor)
+
+
+def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str, today: date) -> Claim:
+    """Reject a claim (releasing any reservation); the loan returns to defaulted."""
+    check_four_eyes(claim, approver)
+    was_approved = claim.status == "approved"
+    transition(session, claim, allowed_from=["submitted", "reviewed", "approved"], to="rejected", action="reject",
+               actor=approver.name, comment=reason, values={"decision_reason": reason})
+    if was_approved:
+        release_claim_reservations(session, claim, actor=approver.name, today=today,
+                                   memo=f"Claim {claim.id} rejected")
+    from .claims import set_loan_status
+
+    set_loan_status(session, claim.loan, allowed_from=["claimed"], to="defaulted")
+    return claim
+
+
+def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: str, paid_on: date) -> Claim:
+    """Pay an approved claim: every reservation becomes a payout to the bank.
+
+    What the bank owes a payer after a clawback is kept back from that payer's line
+    (an offset) and settles the debt. Paying again with the same reference is a no-op.
+    """
+    if claim.status == "paid" and claim.payment_reference == payment_reference:
+        return claim
+    transition(session, claim, allowed_from=["approved"], to="paid", action="pay", actor=actor,
+               data={"payment_reference": payment_reference, "paid_on": paid_on.isoformat()},
+               values={"payment_reference": payment_reference, "paid_on": paid_on})
+    bank = session.get_one(Bank, claim.bank_id)
+    offsets: dict[str, str] = {}
+    for line in sorted(claim.payer_lines, key=lambda line: line.subfund_code):
+        if line.reservation_id is None:
+            continue
+        subfund = get_subfund(session, line.subfund_code)
+        debt = find_bank_debt(session, bank, subfund.code)
+        offset = min(line.amount, debt.balance) if debt is not None else 0
+        extra = []
+        if offset:
+            extra = [journal.debit(subfund_account(session, subfund, "available"), offset),
+                     journal.credit(debt, offset)]  # type: ignore[arg-type]
+            offsets[subfund.code] = format_amount(offset)
+        journal.post_reservation(
+            session, session.get_one(Reservation, line.reservation_id),
+            to=subfund_account(session, subfund, "paid"), effective_on=paid_on, kind="payout",
+            memo=f"Claim {claim.id} paid to {bank.code}" + (f", {format_amount(offset)} kept against clawback debt" if offset else ""),
+            reference=payment_reference, actor=actor, extra_legs=extra,
+        )
+        line.offset_amount = offset
+    from .claims import set_loan_status
+
+    set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")
+    session.flush()
+    audit.record(session, actor=actor, action="claim.payout", entity_type="claim", entity_id=claim.id,
+                 after={"amount": format_amount(claim.approved_amount or 0), "payment_reference": payment_reference,
+                        "offsets": offsets})
+    return claim

@@ -1,0 +1,306 @@
+"""Claims: submission, amendment, review, withdrawal and their state machine (SPEC §4).
+
+Every transition is a conditional UPDATE on the claim's status, so of two concurrent
+requests moving the same claim only one finds it in the expected state; the other
+gets ``InvalidTransition`` naming the state it found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import rules
+from rules import ClaimFacts, Decision, Step
+from rules.money import format_amount, parse_amount
+
+from . import audit, schemes
+from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
+from .models import OPEN_CLAIM_STATUSES, Claim, ClaimEvent, ClaimPayerLine, Loan, User
+from .models.base import utcnow
+
+_claims = Claim.__table__
+_loans = Loan.__table__
+
+#: Loan statuses from which a claim may be filed (the default may be reported with the claim).
+CLAIMABLE_LOAN_STATUSES = ("active", "defaulted")
+
+
+def get_claim(session: Session, claim_id: int, *, bank_id: int | None = None, lock: bool = False) -> Claim:
+    """The claim, or 404 — also when it belongs to another bank (never confirm it exists).
+
+    ``lock`` takes the row lock before anything is decided from the claim's state:
+    a withdrawal deciding whether to release reservations must not read "reviewed"
+    while a concurrent approval is turning it into "approved".
+    """
+    query = select(Claim).where(Claim.id == claim_id)
+    if lock:
+        query = query.with_for_update(of=Claim).execution_options(populate_existing=True)
+    claim = session.scalar(query)
+    if claim is None or (bank_id is not None and claim.bank_id != bank_id):
+        raise NotFound(f"No claim {claim_id}.", code="claim_not_found")
+    return claim
+
+
+def transition(
+    session: Session,
+    claim: Claim,
+    *,
+    allowed_from: Iterable[str],
+    to: str,
+    action: str,
+    actor: str,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Move ``claim`` to ``to`` if it is in one of ``allowed_from``; record history and audit."""
+    allowed = tuple(allowed_from)
+    before = claim.status
+    result = session.execute(
+        update(_claims)
+        .where(_claims.c.id == claim.id, _claims.c.status.in_(allowed))
+        .values(status=to, updated_at=utcnow(), **(values or {}))
+    )
+    if result.rowcount != 1:
+        session.refresh(claim)
+        raise InvalidTransition(
+            f"Claim {claim.id} is {claim.status}: '{action}' is not possible in that state.",
+            extra={"current_status": claim.status},
+        )
+    session.add(ClaimEvent(claim_id=claim.id, action=action, from_status=before, to_status=to, actor=actor,
+                           comment=comment, data=data))
+    session.flush()
+    session.refresh(claim)
+    audit.record(session, actor=actor, action=f"claim.{action}", entity_type="claim", entity_id=claim.id,
+                 before={"status": before}, after={"status": to, **({"comment": comment} if comment else {}),
+                                                   **(data or {})})
+
+
+def set_loan_status(session: Session, loan: Loan, *, allowed_from: Iterable[str], to: str,
+                     values: dict[str, Any] | None = None) -> None:
+    result = session.execute(
+        update(_loans).where(_loans.c.id == loan.id, _loans.c.status.in_(tuple(allowed_from)))
+        .values(status=to, **(values or {}))
+    )
+    if result.rowcount != 1:
+        session.refresh(loan)
+        raise InvalidTransition(f"Loan {loan.id} is {loan.status}.", code="loan_state_changed",
+                                extra={"current_status": loan.status})
+    session.refresh(loan)
+
+
+# -- computing -------------------------------------------------------------------------
+
+
+def enterprise_compensated(session: Session, loan: Loan, *, exclude_claim: int | None = None) -> int:
+    """Approved or paid compensation of the loan's enterprise in its scheme (per_enterprise_cap)."""
+    query = (
+        select(func.coalesce(func.sum(Claim.approved_amount), 0))
+        .join(Loan, Loan.id == Claim.loan_id)
+        .where(Loan.enterprise_id == loan.enterprise_id, Claim.scheme_id == loan.scheme_id,
+               Claim.status.in_(("approved", "paid")))
+    )
+    if exclude_claim is not None:
+        query = query.where(Claim.id != exclude_claim)
+    return int(session.scalar(query) or 0)
+
+
+def decide(session: Session, loan: Loan, outstanding_principal: int, *, exclude_claim: int | None = None) -> Decision:
+    ruleset = schemes.ruleset_of(loan.rule_version)
+    facts = ClaimFacts(region=loan.region, categories=frozenset(loan.categories), loan_principal=loan.principal,
+                       outstanding_principal=outstanding_principal)
+    return rules.compute(ruleset, facts, subfund_exists=schemes.subfund_exists_in(session),
+                         enterprise_compensated=enterprise_compensated(session, loan, exclude_claim=exclude_claim))
+
+
+def store_decision(session: Session, claim: Claim, decision: Decision) -> None:
+    """Write the decision's figures, steps and payer lines onto the claim."""
+    claim.ratio = decision.ratio_text
+    claim.ratio_exact = f"{decision.ratio.numerator}/{decision.ratio.denominator}"
+    claim.eligible_loss = decision.eligible_loss
+    claim.decision = {"steps": [step.to_dict() for step in decision.steps],
+                      "payers": [line.to_dict() for line in decision.payers]}
+    current = claim.payer_lines
+    if [line.subfund_code for line in current] == [p.subfund for p in decision.payers]:
+        for line, payer in zip(current, decision.payers, strict=True):
+            line.amount = payer.amount
+    else:
+        current.clear()
+        session.flush()  # delete the old lines before their positions are reused
+        claim.payer_lines = [
+            ClaimPayerLine(position=i, subfund_code=p.subfund, share=format(p.share, "f"), amount=p.amount)
+            for i, p in enumerate(decision.payers)
+        ]
+    session.flush()
+
+
+def stored_decision(claim: Claim) -> Decision:
+    """The claim's decision rebuilt from what was stored (for approval-time limits)."""
+    payers = tuple(
+        rules.PayerLine(subfund=p["subfund"], share=Decimal(p["share"]), amount=parse_amount(p["amount"]),
+                        template=p["template"], fallback_used=bool(p["fallback_used"]))
+        for p in claim.decision["payers"]
+    )
+    num, den = claim.ratio_exact.split("/")
+    return Decision(Fraction(int(num), int(den)), claim.eligible_loss, sum(p.amount for p in payers), payers,
+                    [Step.from_dict(s) for s in claim.decision["steps"]])
+
+
+# -- bank side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    loan_id: int
+    default_on: date
+    outstanding_principal: int
+
+
+def _violations(session: Session, loan: Loan, data: ClaimInput, today: date, *, claim_id: int | None) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+
+    def add(code: str, field: str, message: str) -> None:
+        problems.append({"code": code, "field": field, "message": message})
+
+    open_claim = session.scalar(
+        select(Claim.id).where(Claim.loan_id == loan.id, Claim.status.in_(OPEN_CLAIM_STATUSES),
+                               *([Claim.id != claim_id] if claim_id else []))
+    )
+    if open_claim is not None:
+        add("duplicate_claim", "loan_id", f"Loan {loan.id} already has claim {open_claim}.")
+    elif claim_id is None and loan.status not in CLAIMABLE_LOAN_STATUSES:
+        add("loan_not_active", "loan_id", f"Loan {loan.id} is {loan.status}; only an active or defaulted loan can be claimed.")
+    if loan.default_on is not None and loan.default_on != data.default_on:
+        add("default_date_mismatch", "default_on",
+            f"The loan's default was reported on {loan.default_on.isoformat()}, not {data.default_on.isoformat()}.")
+    if data.default_on < loan.disbursed_on:
+        add("default_before_disbursement", "default_on", f"The loan was disbursed on {loan.disbursed_on.isoformat()}.")
+    if data.outstanding_principal > loan.outstanding:
+        add("outstanding_above_loan", "outstanding_principal",
+            f"The loan's recorded outstanding principal is {format_amount(loan.outstanding)}.")
+    if data.outstanding_principal == 0:
+        add("nothing_outstanding", "outstanding_principal", "There is no outstanding principal to compensate.")
+    ruleset = schemes.ruleset_of(loan.rule_version)
+    for v in rules.claim_timing_violations(ruleset, default_on=data.default_on, claim_on=today):
+        add(v.code, v.field, v.message)
+    return problems
+
+
+def _refuse(problems: list[dict[str, str]]) -> ValidationFailed:
+    errors: dict[str, list[str]] = {}
+    for p in problems:
+        errors.setdefault(p["field"], []).append(p["message"])
+    codes = ", ".join(p["code"] for p in problems)
+    return ValidationFailed(f"The claim cannot be accepted: {codes}.", code="claim_refused", errors=errors,
+                            details=problems)
+
+
+def _loan_for(session: Session, loan_id: int, bank_id: int) -> Loan:
+    loan = session.scalar(select(Loan).where(Loan.id == loan_id).with_for_update(of=Loan))
+    if loan is None or loan.bank_id != bank_id:
+        raise NotFound(f"No loan {loan_id}.", code="loan_not_found", errors={"loan_id": ["not found"]})
+    return loan
+
+
+def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str, today: date) -> Claim:
+    """File a loss claim. Every failed check is reported at once (422 ``claim_refused``)."""
+    loan = _loan_for(session, data.loan_id, bank_id)
+    problems = _violations(session, loan, data, today, claim_id=None)
+    decision = None
+    if not problems:
+        decision = decide(session, loan, data.outstanding_principal)
+        if decision.compensation == 0:
+            problems.append({"code": "nothing_to_compensate", "field": "loan_id",
+                             "message": "The rules give no compensation (the enterprise's cap may be used up)."})
+    if problems:
+        raise _refuse(problems)
+    assert decision is not None
+    set_loan_status(session, loan, allowed_from=CLAIMABLE_LOAN_STATUSES, to="claimed",
+                     values={"default_on": data.default_on})
+    claim = Claim(
+        loan_id=loan.id, bank_id=bank_id, scheme_id=loan.scheme_id, rule_version_id=loan.rule_version_id,
+        region=loan.region, status="submitted", default_on=data.default_on,
+        outstanding_principal=data.outstanding_principal, claimed_on=today,
+        compensation=decision.compensation, ratio="", ratio_exact="", eligible_loss=0, decision={},
+    )
+    session.add(claim)
+    store_decision(session, claim, decision)
+    session.add(ClaimEvent(claim_id=claim.id, action="submit", from_status=None, to_status="submitted", actor=actor))
+    session.flush()
+    audit.record(session, actor=actor, action="claim.submit", entity_type="claim", entity_id=claim.id,
+                 after={"loan_id": loan.id, "default_on": data.default_on,
+                        "outstanding_principal": format_amount(data.outstanding_principal),
+                        "compensation": format_amount(decision.compensation), "ratio": decision.ratio_text})
+    return claim
+
+
+def amend_claim(session: Session, claim: Claim, data: ClaimInput, *, actor: str, today: date) -> Claim:
+    """Resubmit a claim the reviewer returned, with corrected figures; recomputed afresh."""
+    if claim.status != "returned":
+        raise InvalidTransition(f"Claim {claim.id} is {claim.status}; only a returned claim can be amended.",
+                                extra={"current_status": claim.status})
+    loan = _loan_for(session, claim.loan_id, claim.bank_id)
+    problems = _violations(session, loan, data, today, claim_id=claim.id)
+    decision = decide(session, loan, data.outstanding_principal, exclude_claim=claim.id) if not problems else None
+    if decision is not None and decision.compensation == 0:
+        problems.append({"code": "nothing_to_compensate", "field": "loan_id",
+                         "message": "The rules give no compensation (the enterprise's cap may be used up)."})
+    if problems:
+        raise _refuse(problems)
+    assert decision is not None
+    transition(session, claim, allowed_from=["returned"], to="submitted", action="resubmit", actor=actor,
+               values={"default_on": data.default_on, "outstanding_principal": data.outstanding_principal,
+                       "claimed_on": today, "compensation": decision.compensation,
+                       "review_recommendation": None, "review_comment": None, "reviewer_id": None,
+                       "reviewed_at": None},
+               data={"outstanding_principal": format_amount(data.outstanding_principal),
+                     "compensation": format_amount(decision.compensation)})
+    store_decision(session, claim, decision)
+    if loan.default_on != data.default_on:
+        loan.default_on = data.default_on
+        session.flush()
+    return claim
+
+
+def withdraw_claim(session: Session, claim: Claim, *, reason: str, actor: str, today: date) -> Claim:
+    """The bank withdraws its claim; an approved claim's reservations are released."""
+    from .approvals import release_claim_reservations
+
+    was_approved = claim.status == "approved"
+    transition(session, claim, allowed_from=["submitted", "returned", "reviewed", "approved"], to="withdrawn",
+               action="withdraw", actor=actor, comment=reason)
+    if was_approved:
+        release_claim_reservations(session, claim, actor=actor, today=today, memo=f"Claim {claim.id} withdrawn")
+    set_loan_status(session, claim.loan, allowed_from=["claimed"], to="defaulted")
+    return claim
+
+
+# -- bureau: review ------------------------------------------------------------------------
+
+
+def review_claim(session: Session, claim: Claim, *, reviewer: User, recommendation: str, comment: str) -> Claim:
+    """Recommend approve or reject, or return the claim to the bank for information."""
+    if recommendation == "return":
+        transition(session, claim, allowed_from=["submitted"], to="returned", action="return", actor=reviewer.name,
+                   comment=comment, values={"return_reason": comment, "reviewer_id": reviewer.id,
+                                            "reviewed_at": utcnow()})
+        return claim
+    transition(session, claim, allowed_from=["submitted"], to="reviewed", action="review", actor=reviewer.name,
+               comment=comment, data={"recommendation": recommendation},
+               values={"review_recommendation": recommendation, "review_comment": comment,
+                       "reviewer_id": reviewer.id, "reviewed_at": utcnow()})
+    return claim
+
+
+def check_four_eyes(claim: Claim, user: User) -> None:
+    if claim.reviewer_id is not None and claim.reviewer_id == user.id:
+        raise FourEyesViolation(
+            f"{user.name} reviewed claim {claim.id}; another approver must decide it (four eyes).")

@@ -1,0 +1,157 @@
+"""The journal and the audit log as CSV or JSON Lines, for checking offline (SPEC §5).
+
+Rows are read in batches (``yield_per``: a server-side cursor on PostgreSQL) and
+produced as a stream, so an export of millions of postings never sits in memory.
+
+- Journal: one row per posting, in journal order, with its transaction's fields.
+  ``amount`` is signed (debits positive, credits negative, as stored) and ``debit`` /
+  ``credit`` repeat it unsigned; all amounts are decimal strings in yuan ("1200000.00").
+  Per transaction the amounts sum to zero; per account they sum to its balance (in
+  the debit direction).
+- Audit log: one row per entry with ``occurred_at`` written exactly as it was hashed,
+  so ``sha256(prev_hash + canonical_json({seq, occurred_at, actor, action,
+  entity_type, entity_id, before, after}))`` recomputes each ``hash`` offline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.money import format_amount
+
+from .audit import _utc_text, canonical_json
+from .models import Account, AuditEntry, JournalTransaction, Posting
+
+JOURNAL_COLUMNS = (
+    "seq", "transaction_id", "effective_on", "kind", "reference", "memo", "reverses", "created_by", "created_at",
+    "posting_id", "account", "debit", "credit", "amount",
+)
+AUDIT_COLUMNS = (
+    "seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "before", "after", "prev_hash", "hash",
+)
+
+
+def journal_rows(session: Session, *, start: date | None = None, end: date | None = None,
+                 batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every posting (optionally of transactions dated ``start``..``end``), in journal order."""
+    query = (
+        select(JournalTransaction.seq, JournalTransaction.id, JournalTransaction.effective_on,
+               JournalTransaction.kind, JournalTransaction.reference, JournalTransaction.memo,
+               JournalTransaction.reverses_id, JournalTransaction.created_by, JournalTransaction.created_at,
+               Posting.id, Account.code, Posting.amount)
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .order_by(JournalTransaction.seq, Posting.id)
+    )
+    if start is not None:
+        query = query.where(JournalTransaction.effective_on >= start)
+    if end is not None:
+        query = query.where(JournalTransaction.effective_on <= end)
+    result = session.execute(query.execution_options(yield_per=batch))
+    try:
+        for (seq, txn_id, effective_on, kind, reference, memo, reverses, created_by, created_at,
+             posting_id, account, amount) in result:
+            amount = int(amount)
+            yield {
+                "seq": seq,
+                "transaction_id": str(txn_id),
+                "effective_on": effective_on.isoformat(),
+                "kind": kind,
+                "reference": reference,
+                "memo": memo,
+                "reverses": str(reverses) if reverses else None,
+                "created_by": created_by,
+                "created_at": _utc_text(created_at),
+                "posting_id": posting_id,
+                "account": account,
+                "debit": format_amount(amount) if amount > 0 else None,
+                "credit": format_amount(-amount) if amount < 0 else None,
+                "amount": format_amount(amount),
+            }
+    finally:
+        result.close()
+
+
+def audit_rows(session: Session, *, after_seq: int = 0, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every audit entry after ``after_seq``, in chain order."""
+    result = session.execute(
+        select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq)
+        .execution_options(yield_per=batch)
+    )
+    try:
+        for entry in result.scalars():
+            yield {
+                "seq": entry.seq,
+                "occurred_at": _utc_text(entry.occurred_at),
+                "actor": entry.actor,
+                "action": entry.action,
+                "entity_type": entry.entity_type,
+                "entity_id": entry.entity_id,
+                "before": entry.before,
+                "after": entry.after,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
+    finally:
+        result.close()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return canonical_json(value)
+    return value
+
+
+def as_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, chunk_rows: int = 500) -> Iterator[str]:
+    """RFC 4180 CSV text in chunks: a header line, then the rows (JSON cells as canonical JSON)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    try:
+        for row in rows:
+            writer.writerow([_cell(row[c]) for c in columns])
+            count += 1
+            if count % chunk_rows == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    finally:
+        _close(rows)
+    yield buffer.getvalue()
+
+
+def as_jsonl(rows: Iterable[dict[str, Any]], *, chunk_rows: int = 500) -> Iterator[str]:
+    """One JSON object per line (sorted keys, UTF-8 kept), in chunks."""
+    lines: list[str] = []
+    try:
+        for row in rows:
+            lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+            if len(lines) >= chunk_rows:
+                yield "\n".join(lines) + "\n"
+                lines = []
+    finally:
+        _close(rows)
+    if lines:
+        yield "\n".join(lines) + "\n"
+
+
+def _close(rows: Iterable[Any]) -> None:
+    # A consumer that stops early (a client gone half way) closes us: close the row
+    # generator too, so its cursor and transaction end now rather than at garbage collection.
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+
+
+__all__ = ["AUDIT_COLUMNS", "JOURNAL_COLUMNS", "as_csv", "as_jsonl", "audit_rows", "journal_rows"]

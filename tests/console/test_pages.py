@@ -1,0 +1,132 @@
+"""The dashboard, statements and audit pages, and how amounts and dates are shown (issue 7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from console.formatting import date_text, money_text
+from ledger.models import Statement
+
+from .conftest import api_approve, api_pay, api_review, login, post_form
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (123456789, "¥1,234,567.89"),
+    (0, "¥0.00"),
+    (5, "¥0.05"),
+    (-1200, "-¥12.00"),
+    ("1200000.00", "¥1,200,000.00"),
+    (100_000_000_000_000_00, "¥100,000,000,000,000.00"),
+])
+def test_amounts(value, text):
+    assert money_text(value) == text
+
+
+def test_dates_are_iso_and_moments_beijing_time():
+    assert date_text(date(2026, 6, 30)) == "2026-06-30"
+    assert date_text(datetime(2026, 6, 30, 17, 30, tzinfo=timezone.utc)) == "2026-07-01 01:30:00"
+    assert date_text(datetime(2026, 6, 30, 17, 30)) == "2026-07-01 01:30:00"  # SQLite's naive UTC
+
+
+def test_dashboard_balances_and_charts(client, world):
+    api_review(client, world)
+    api_approve(client, world)
+    login(client, "auditor")
+    html = client.get("/console/subfunds").get_data(as_text=True)
+    assert "¥98,950,000.00" in html  # GD-PROV: 100,000,000.00 less its 1,050,000.00 reservation
+    assert "¥1,050,000.00" in html
+    assert html.count("<svg") == 2 and "<script" not in html.split("</head>")[1]
+    assert "或有负债" in html and "GD-KJD" in html
+
+
+def test_statements_page_issues_and_lists(client, world, session):
+    login(client, "approver")
+    html = client.get("/console/statements").get_data(as_text=True)
+    assert 'value="subfund:GD-PROV"' in html and 'value="bank:BANK-A"' in html
+    r = post_form(client, "/console/statements", "/console/statements/issue",
+                  {"target": "subfund:GD-PROV", "from": "2026-01-01", "to": "2026-06-30", "lang": "en"})
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF-")
+    assert r.headers["X-Statement-Number"].startswith("ZJD-2026-")
+    assert "attachment" in r.headers["Content-Disposition"]
+    again = post_form(client, "/console/statements", "/console/statements/issue",
+                      {"target": "subfund:GD-PROV", "from": "2026-01-01", "to": "2026-06-30", "lang": "en"})
+    assert again.data == r.data  # unchanged ledger: the same statement, byte for byte
+    session.rollback()
+    assert session.scalars(select(Statement.number)).all() == [r.headers["X-Statement-Number"]]
+    html = client.get("/console/statements").get_data(as_text=True)
+    assert r.headers["X-Statement-Number"] in html and "资金对账单" in html
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"target": "subfund:GD-PROV", "from": "2026-06-01", "to": "2026-12-31"}, "对账期间不能晚于今天"),
+    ({"target": "subfund:NOPE", "from": "2026-06-01", "to": "2026-06-30"}, "未找到该子基金"),
+    ({"target": "claim:1"}, "尚未支付"),
+    ({"target": "subfund:GD-PROV", "from": "2026-13-01"}, "起始日"),
+])
+def test_statement_refusals_are_flashed(client, world, data, message):
+    login(client, "auditor")
+    r = post_form(client, "/console/statements", "/console/statements/issue", data)
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert message in r.get_data(as_text=True)
+
+
+def test_a_paid_claim_offers_its_statement(client, world):
+    api_review(client, world)
+    api_approve(client, world)
+    api_pay(client, world)
+    login(client, "auditor")
+    page = f"/console/claims/{world.claim_id}"
+    assert 'id="claim-statement"' in client.get(page).get_data(as_text=True)
+    r = post_form(client, page, "/console/statements/issue", {"target": f"claim:{world.claim_id}"})
+    assert r.mimetype == "application/pdf" and r.headers["X-Statement-Number"].startswith("BCJ-2026-")
+
+
+def test_audit_log_browse_filter_verify_export(client, world):
+    login(client, "auditor")
+    html = client.get("/console/audit").get_data(as_text=True)
+    assert "claim.submit" in html and "subfund.contribute" in html
+    html = client.get("/console/audit?entity_type=claim").get_data(as_text=True)
+    assert "claim.submit" in html and "subfund.contribute" not in html
+    r = post_form(client, "/console/audit", "/console/audit/verify")
+    assert r.status_code == 200
+    assert 'id="chain-report" data-ok="true"' in r.get_data(as_text=True)
+    assert "哈希链完整" in r.get_data(as_text=True)
+    export = client.get("/console/audit/export.csv")
+    assert export.mimetype == "text/csv" and b"claim.submit" in export.data
+
+
+def test_audit_verify_names_a_broken_entry(client, world, engine):
+    from sqlalchemy import text
+
+    # Tamper as an intruder with database access would: past the append-only triggers.
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_entries_no_update"))
+        connection.execute(text("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2"))
+    login(client, "auditor")
+    html = post_form(client, "/console/audit", "/console/audit/verify").get_data(as_text=True)
+    assert 'data-ok="false"' in html and "第 2 条" in html
+
+
+def test_pagination_keeps_filters(client, world, make_loan):
+    from .conftest import EXAMPLE_2, submit_claim
+
+    for n in range(2, 28):
+        submit_claim(client, world.tokens, make_loan("BANK-A", **EXAMPLE_2).id, key=f"k-{n}")
+    login(client, "reviewer")
+    html = client.get("/console/claims?status=submitted").get_data(as_text=True)
+    assert "第 1 / 2 页，共 27 条" in html
+    assert "page=2" in html and "status=submitted" in html
+    page2 = client.get("/console/claims?status=submitted&page=2").get_data(as_text=True)
+    assert page2.count("data-claim=") == 2
+    assert "没有符合条件的理赔" in client.get("/console/claims?status=paid").get_data(as_text=True)
+    assert "共 27 条" in client.get("/console/claims?region=4407&min_age_days=0").get_data(as_text=True)
+    assert "没有符合条件的理赔" in client.get("/console/claims?min_age_days=5").get_data(as_text=True)
+    assert "没有符合条件的理赔" in client.get("/console/claims?bank=BANK-Z").get_data(as_text=True)
+    bad = client.get("/console/claims?min_age_days=abc").get_data(as_text=True)
+    assert "受理至少天数" in bad and "共 27 条" in bad  # the bad filter is named and ignored

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,17 @@ _accounts = Account.__table__
 _postings = Posting.__table__
 _transactions = JournalTransaction.__table__
 _reservations = Reservation.__table__
+
+# The hot path's statements, built once: SQLAlchemy then reuses their compiled form
+# instead of building and cache-keying new statement objects for every posting.
+_APPLY_DELTA = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("account_id"))
+    .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + bindparam("delta") >= 0))
+    .values(balance=_accounts.c.balance + bindparam("delta"))
+)
+_INSERT_POSTINGS = insert(_postings)
+_INSERT_HEADER = insert(_transactions)
 
 
 @dataclass(frozen=True)
@@ -141,22 +152,17 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         delta = deltas[account_id] if account.normal_side == DEBIT else -deltas[account_id]
         if delta == 0:
             continue
-        result = session.execute(
-            update(_accounts)
-            .where(_accounts.c.id == account_id)
-            .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
-            .values(balance=_accounts.c.balance + delta)
-        )
+        result = session.execute(_APPLY_DELTA, {"account_id": account_id, "delta": delta})
         if result.rowcount != 1:
             balance = session.scalar(select(_accounts.c.balance).where(_accounts.c.id == account_id))
             raise InsufficientFunds(account.code, -(int(balance or 0) + delta))
         session.expire(account, ["balance"])
 
     session.execute(
-        insert(_postings),
+        _INSERT_POSTINGS,
         [{"transaction_id": values["id"], "account_id": leg.account.id, "amount": leg.amount} for leg in legs],
     )
-    session.execute(insert(_transactions).values(**values))
+    session.execute(_INSERT_HEADER, values)
 
 
 def find_by_dedupe_key(session: Session, dedupe_key: str) -> JournalTransaction | None:

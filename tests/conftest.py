@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -52,12 +53,27 @@ def require_postgresql(url: str) -> None:
 
 
 def reset_postgresql(engine: Engine) -> None:
-    """Empty every table; triggers are bypassed (replica role) only for this cleanup."""
+    """Empty every table; triggers are bypassed (replica role) only for this cleanup.
+
+    A connection that an earlier test left inside a transaction would make TRUNCATE
+    wait for ever; after a lock timeout it is terminated and this test fails, naming it.
+    """
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    except OperationalError:
+        with engine.begin() as connection:
+            leaked = connection.execute(text(
+                "SELECT pid, state, left(query, 200) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+            connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        pytest.fail(f"An earlier test left database connections open in a transaction: {leaked}")
 
 
 class Database:

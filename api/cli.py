@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,10 @@ from ledger import audit, auth, journal
 from ledger.errors import DomainError
 from ledger.migrate import upgrade
 from ledger.models import ROLES
+
+
+#: Example rule documents shipped with the code (GD-KJD, DG-KBD, JM-YKD).
+EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples"
 
 
 def cli_actor() -> str:
@@ -102,6 +107,31 @@ def check_balances_command() -> None:
     click.echo("All balances agree with the journal and every transaction balances.")
 
 
+@click.command("load-rules")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--examples", is_flag=True, help="Load the example schemes shipped in rules/examples/.")
+@with_appcontext
+def load_rules_command(directory: Path | None, examples: bool) -> None:
+    """Publish every *.toml rule file in DIRECTORY (default: instance/rules) not yet published.
+
+    A file whose scheme already has a version from the same date is skipped (and said
+    so, loudly, when its content differs: publish a later version instead).
+    """
+    from ledger.schemes import load_rule_files
+
+    if examples:
+        directory = EXAMPLE_RULES
+    directory = directory or Path(current_app.instance_path) / "rules"
+    if not directory.is_dir():
+        raise click.ClickException(f"No directory {directory}.")
+    with cli_session() as session:
+        outcomes = load_rule_files(session, directory, actor=cli_actor())
+    for name, outcome in outcomes:
+        click.echo(f"{name}: {outcome}")
+    if not outcomes:
+        click.echo(f"No *.toml files in {directory}.")
+
+
 def register_commands(app: Flask) -> None:
     from console.cli import set_password_command
 
@@ -110,7 +140,7 @@ def register_commands(app: Flask) -> None:
     from .statements import render_statement_command, verify_statement_command
 
     for command in (migrate_command, create_bank_command, create_user_command, verify_audit_command,
-                    check_balances_command, demo_command, import_loans_command, render_statement_command,
+                    check_balances_command, demo_command, load_rules_command, import_loans_command, render_statement_command,
                     verify_statement_command, set_password_command):
         app.cli.add_command(command)
 

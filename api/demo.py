@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from ledger import auth, subfunds
 from ledger.models import Bank
+from ledger.schemes import load_rule_files
 
-from .cli import cli_actor, cli_session
+from .cli import EXAMPLE_RULES, cli_actor, cli_session
 
 #: The sub-funds of SPEC §3.3's worked examples, with opening contributions.
 DEMO_SUBFUNDS = [
@@ -20,6 +21,7 @@ DEMO_SUBFUNDS = [
     ("CITY-440500", "汕头市子基金", "city", "440500", 50_000_000_00),
     ("CITY-441900", "东莞市子基金", "city", "441900", 50_000_000_00),
     ("INS-PICC", "人保财险风险分担子基金", "insurer", "440000", 80_000_000_00),
+    ("COUNTY-440781", "台山市子基金", "county", "440781", 10_000_000_00),
 ]
 DEMO_BANKS = [("ICBC-GD", "中国工商银行广东省分行"), ("CCB-JM", "中国建设银行江门分行")]
 DEMO_USERS = [("reviewer1", ["reviewer"]), ("approver1", ["approver"]), ("admin1", ["fund_admin"]),
@@ -29,7 +31,7 @@ DEMO_USERS = [("reviewer1", ["reviewer"]), ("approver1", ["approver"]), ("admin1
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Load demo banks, users and funded sub-funds (once); prints every token."""
+    """Load the example schemes, demo banks, users and funded sub-funds (once); prints every token."""
     actor = cli_actor()
     with cli_session() as session:
         if session.scalar(select(Bank.id).limit(1)) is not None:
@@ -47,6 +49,9 @@ def demo_command() -> None:
             subfunds.create_subfund(session, code=code, name=name, owner_type=owner, region=region, actor=actor)
             subfunds.contribute(session, code, amount=amount, received_on=date(2026, 1, 5),
                                 reference=f"DEMO-{code}-OPENING", actor=actor)
+        published = load_rule_files(session, EXAMPLE_RULES, actor=actor)
+    for name, outcome in published:
+        click.echo(f"Rules {name}: {outcome}")
     click.echo("Demo data loaded. API tokens (shown once, stored only as hashes):")
     for name, roles, token in tokens:
         click.echo(f"  {name:<14} {roles:<11} {token}")

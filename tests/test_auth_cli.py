@@ -52,3 +52,18 @@ def test_demo_loads_once(runner, client):
     assert r.json["available"] == "200000000.00"
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "already has data" in second.output
+
+
+def test_load_rules_publishes_once(runner, client, make_user, tmp_path):
+    result = runner.invoke(args=["load-rules", "--examples"])
+    assert result.exit_code == 0, result.output
+    assert "gd-kjd.toml: published GD-KJD v1 from 2026-01-01" in result.output
+    assert "jm-ykd.toml: published JM-YKD v1" in result.output
+    again = runner.invoke(args=["load-rules", "--examples"])
+    assert "already published as GD-KJD v1" in again.output and "DIFFERENT" not in again.output
+    token = make_user("auditor")
+    schemes = client.get("/api/v1/schemes", headers=bearer(token)).json
+    assert [s["code"] for s in schemes] == ["DG-KBD", "GD-KJD", "JM-YKD"]
+    (tmp_path / "bad.toml").write_text('scheme = "X-1"\neffective_from = "2026-01-01"\nbase_ratio = "1.5"\n')
+    bad = runner.invoke(args=["load-rules", str(tmp_path)])
+    assert bad.exit_code == 1 and "base_ratio" in bad.output

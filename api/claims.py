@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate, validates_schema
@@ -12,7 +10,7 @@ from sqlalchemy import func, select
 
 from ledger import approvals, claims, clawbacks, recoveries
 from ledger.claims import ClaimInput
-from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, Reservation, Scheme, User
+from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, Reservation, User
 from rules import Step
 from rules.money import format_amount
 
@@ -233,27 +231,11 @@ class Claims(MethodView):
     def get(self, query):  # type: ignore[no-untyped-def]
         """The claim queue: filter by status, bank, scheme, region, age; oldest first by default."""
         session = db.session()
-        stmt = select(Claim)
-        own = bank_id_of_caller()
-        if own is not None:
-            stmt = stmt.where(Claim.bank_id == own)
-        if query.get("status"):
-            stmt = stmt.where(Claim.status == query["status"])
-        if query.get("bank"):
-            stmt = stmt.join(Bank, Bank.id == Claim.bank_id).where(Bank.code == query["bank"])
-        if query.get("scheme"):
-            stmt = stmt.join(Scheme, Scheme.id == Claim.scheme_id).where(Scheme.code == query["scheme"])
-        if query.get("region"):
-            stmt = stmt.where(Claim.region.startswith(query["region"]))
-        today = context.today()
-        if query.get("min_age_days") is not None:
-            stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=query["min_age_days"]))
-        if query.get("max_age_days") is not None:
-            stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=query["max_age_days"]))
+        filters = {k: query.get(k) for k in ("status", "bank", "scheme", "region", "min_age_days", "max_age_days")}
+        stmt = claims.queue_query(today=context.today(), bank_id=bank_id_of_caller(),
+                                  newest_first=query["sort"].startswith("-"), **filters)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        order = Claim.submitted_at.desc() if query["sort"].startswith("-") else Claim.submitted_at
-        rows = session.scalars(stmt.order_by(order, Claim.id).limit(query["per_page"])
-                               .offset((query["page"] - 1) * query["per_page"])).all()
+        rows = session.scalars(stmt.limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"])).all()
         return envelope([claim_dict(c) for c in rows], query, total)
 
     @require_roles("bank")

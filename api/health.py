@@ -26,7 +26,6 @@ class HealthOut(Schema):
 @blp.response(200, HealthOut)
 def health():  # type: ignore[no-untyped-def]
     """Service and database status (no token needed)."""
-    from flask import current_app
 
     connection = db.session().connection()
     connection.execute(text("SELECT 1"))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 import rules
@@ -23,7 +23,7 @@ from rules.money import format_amount, parse_amount
 
 from . import audit, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
-from .models import OPEN_CLAIM_STATUSES, Claim, ClaimEvent, ClaimPayerLine, Loan, User
+from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
 from .models.base import utcnow
 
 _claims = Claim.__table__
@@ -304,3 +304,32 @@ def check_four_eyes(claim: Claim, user: User) -> None:
     if claim.reviewer_id is not None and claim.reviewer_id == user.id:
         raise FourEyesViolation(
             f"{user.name} reviewed claim {claim.id}; another approver must decide it (four eyes).")
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+
+def queue_query(*, today: date, bank_id: int | None = None, status: str | None = None, bank: str | None = None,
+                scheme: str | None = None, region: str | None = None, min_age_days: int | None = None,
+                max_age_days: int | None = None, newest_first: bool = False) -> Select[tuple[Claim]]:
+    """Claims filtered as the bureau's queue filters them, in submission order.
+
+    ``bank_id`` restricts to one bank's claims (a bank's own view); ``region`` is a code
+    or a prefix (``44`` province, ``4407`` city); ages count days since (re)submission.
+    """
+    stmt = select(Claim)
+    if bank_id is not None:
+        stmt = stmt.where(Claim.bank_id == bank_id)
+    if status:
+        stmt = stmt.where(Claim.status == status)
+    if bank:
+        stmt = stmt.join(Bank, Bank.id == Claim.bank_id).where(Bank.code == bank)
+    if scheme:
+        stmt = stmt.join(Scheme, Scheme.id == Claim.scheme_id).where(Scheme.code == scheme)
+    if region:
+        stmt = stmt.where(Claim.region.startswith(region))
+    if min_age_days is not None:
+        stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=min_age_days))
+    if max_age_days is not None:
+        stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=max_age_days))
+    return stmt.order_by(Claim.submitted_at.desc() if newest_first else Claim.submitted_at, Claim.id)

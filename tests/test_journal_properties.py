@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ledger import audit, journal, subfunds
 from ledger.errors import AlreadyReversed, DomainError, InsufficientFunds, InvalidTransition, ReservationResolved
-from ledger.models import DEBIT, SUBFUND_ACCOUNTS, Account, AuditEntry, JournalTransaction, Posting, Reservation, SubFund
+from ledger.models import DEBIT, SUBFUND_ACCOUNTS, Account, AuditEntry, JournalTransaction, Posting, Reservation
 
 DAY = date(2026, 3, 1)
 AMOUNTS = st.integers(min_value=1, max_value=400_00)

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 from ledger.exposure import portfolio_exposure
 from rules.money import format_amount, ratio_text
 
-from . import db
+from . import context, db
 from .auth import BUREAU_READ, require_roles
 from .parsing import Blueprint
 
@@ -35,7 +35,7 @@ class SchemeExposureOut(Schema):
     payer_available = fields.String()
     leverage_limit = fields.String(allow_none=True)
     leverage_used = fields.String(allow_none=True, metadata={"description": "outstanding / payer_available"})
-    payers = fields.List(fields.String())
+    payers = fields.List(fields.String(), metadata={"description": "The pool: sub-funds that pay this scheme's claims"})
 
 
 class ExposureOut(Schema):
@@ -49,7 +49,7 @@ class Exposure(MethodView):
     @blp.response(200, ExposureOut)
     def get(self):  # type: ignore[no-untyped-def]
         """Contingent liability of active loans beside each sub-fund's money, and leverage per scheme."""
-        funds, schemes = portfolio_exposure(db.session())
+        funds, schemes = portfolio_exposure(db.session(), context.today())
         return {
             "subfunds": [{
                 "code": f.code, "name": f.name, "available": format_amount(f.available),
@@ -62,6 +62,6 @@ class Exposure(MethodView):
                 "contingent_liability": format_amount(s.contingent), "payer_available": format_amount(s.payer_available),
                 "leverage_limit": None if s.leverage_limit is None else str(s.leverage_limit),
                 "leverage_used": None if s.leverage_used is None else ratio_text(s.leverage_used),
-                "payers": sorted(s.payers),
+                "payers": s.payers,
             } for s in schemes],
         }

@@ -7,7 +7,7 @@ from fractions import Fraction
 from flask import render_template
 from sqlalchemy import select
 
-from api import db
+from api import context, db
 from ledger.exposure import portfolio_exposure
 from ledger.models import Account
 
@@ -27,7 +27,7 @@ def _contributed(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
 @roles_required(PAGE_ROLES["subfunds"])
 def subfunds_dashboard():  # type: ignore[no-untyped-def]
     session = db.session()
-    funds, schemes = portfolio_exposure(session)
+    funds, schemes = portfolio_exposure(session, context.today())
     contributed = _contributed(session)
     totals = {key: sum(getattr(f, key) for f in funds)
               for key in ("available", "reserved", "paid", "recovered", "contingent")}

@@ -3,23 +3,27 @@
 Per sub-fund and per scheme, the contingent liability is the rules' compensation for
 each active loan at its current outstanding principal (SPEC §3.1 steps 1–6, with the
 per-claim cap; history-dependent caps are left out, so the figure is an upper bound),
-beside the money available, reserved and paid, and the leverage used.
+beside the money available, reserved and paid. Leverage is measured exactly as loan
+registration checks it (``ledger.loans``): live outstanding principal against the
+available balance of the scheme's pool of payer sub-funds under the version in force.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import rules
 from rules import ClaimFacts
 
 from . import schemes
+from .loans import LIVE_STATUSES, pool_subfunds
 from .models import Loan, Scheme, SubFund
 from .subfunds import balances
 
@@ -45,12 +49,13 @@ class SubFundExposure:
 class SchemeExposure:
     code: str
     active_loans: int = 0
+    #: Outstanding principal of live loans (active, defaulted, claimed): what leverage counts.
     outstanding: int = 0
     contingent: int = 0
-    #: Available balance of the sub-funds that pay for this scheme's active loans.
+    #: Available balance of the scheme's pool of payer sub-funds.
     payer_available: int = 0
     leverage_limit: Decimal | None = None
-    payers: set[str] = field(default_factory=set)
+    payers: list[str] = field(default_factory=list)
 
     @property
     def leverage_used(self) -> Fraction | None:
@@ -58,34 +63,40 @@ class SchemeExposure:
         return Fraction(self.outstanding, self.payer_available) if self.payer_available else None
 
 
-def portfolio_exposure(session: Session) -> tuple[list[SubFundExposure], list[SchemeExposure]]:
+def portfolio_exposure(session: Session, today: date) -> tuple[list[SubFundExposure], list[SchemeExposure]]:
     funds = {}
     for subfund in session.scalars(select(SubFund).order_by(SubFund.code)):
         b = balances(session, subfund)
         funds[subfund.code] = SubFundExposure(subfund.code, subfund.name, b["available"], b["reserved"], b["paid"],
                                               b["recovered"])
     exists = funds.__contains__
-    by_scheme: dict[int, SchemeExposure] = {}
-    scheme_codes = dict(session.execute(select(Scheme.id, Scheme.code)).all())
     loans_per_fund: dict[str, set[int]] = defaultdict(set)
-    for loan in session.scalars(select(Loan).where(Loan.status == "active").execution_options(yield_per=1000)):
-        ruleset = schemes.ruleset_of(loan.rule_version)
-        scheme = by_scheme.setdefault(loan.scheme_id, SchemeExposure(scheme_codes[loan.scheme_id]))
-        scheme.leverage_limit = ruleset.pool.leverage
-        scheme.active_loans += 1
-        scheme.outstanding += loan.outstanding
-        if loan.outstanding == 0:
-            continue
-        decision = rules.compute(ruleset, ClaimFacts(loan.region, frozenset(loan.categories), loan.principal,
-                                                     loan.outstanding), subfund_exists=exists)
-        scheme.contingent += decision.compensation
-        for line in decision.payers:
-            scheme.payers.add(line.subfund)
-            if line.subfund in funds:
-                funds[line.subfund].contingent += line.amount
-                loans_per_fund[line.subfund].add(loan.id)
+    result = []
+    for scheme in session.scalars(select(Scheme).order_by(Scheme.code)):
+        exposure = SchemeExposure(scheme.code)
+        in_force = next((v for v in reversed(scheme.versions) if v.effective_from <= today), None)
+        if in_force is not None:
+            ruleset = schemes.ruleset_of(in_force)
+            exposure.leverage_limit = ruleset.pool.leverage
+            exposure.payers = pool_subfunds(ruleset, funds)
+            exposure.payer_available = sum(funds[c].available for c in exposure.payers)
+        exposure.outstanding = int(session.scalar(
+            select(func.coalesce(func.sum(Loan.outstanding), 0))
+            .where(Loan.scheme_id == scheme.id, Loan.status.in_(LIVE_STATUSES))) or 0)
+        active = select(Loan).where(Loan.scheme_id == scheme.id, Loan.status == "active")
+        for loan in session.scalars(active.execution_options(yield_per=1000)):
+            exposure.active_loans += 1
+            if loan.outstanding == 0:
+                continue
+            decision = rules.compute(schemes.ruleset_of(loan.rule_version),
+                                     ClaimFacts(loan.region, frozenset(loan.categories), loan.principal,
+                                                loan.outstanding), subfund_exists=exists)
+            exposure.contingent += decision.compensation
+            for line in decision.payers:
+                if line.subfund in funds:
+                    funds[line.subfund].contingent += line.amount
+                    loans_per_fund[line.subfund].add(loan.id)
+        result.append(exposure)
     for code, ids in loans_per_fund.items():
         funds[code].loans = len(ids)
-    for scheme in by_scheme.values():
-        scheme.payer_available = sum(funds[c].available for c in scheme.payers if c in funds)
-    return list(funds.values()), sorted(by_scheme.values(), key=lambda s: s.code)
+    return list(funds.values()), result

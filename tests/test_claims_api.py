@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ledger import journal
 from ledger.models import IdempotencyRecord
 
+from .conftest import SPEC_SUBFUNDS
 from .helpers import bearer, row_counts
 
 # SPEC §3.3 worked examples: (region, categories, principal, outstanding) -> ratio, compensation, payers.
@@ -290,6 +291,9 @@ def test_exposure_of_active_loans(client, make_user, make_bank, make_loan):
     scheme = r.json["schemes"][0]
     assert (scheme["code"], scheme["active_loans"], scheme["contingent_liability"]) == ("GD-KJD", 2, "2266666.67")
     assert scheme["outstanding_principal"] == "3333333.33" and scheme["leverage_limit"] == "10"
+    # The pool, as registration counts it: all five SPEC sub-funds at 100,000,000.00.
+    assert sorted(scheme["payers"]) == sorted(SPEC_SUBFUNDS) and scheme["payer_available"] == "500000000.00"
+    assert scheme["leverage_used"] == "0.0067"  # 3,333,333.33 / 500,000,000.00
     assert client.get("/api/v1/exposure", headers=bearer(make_user("bank", bank="BANK-A"))).status_code == 403
 
 

@@ -14,11 +14,17 @@ auditors everything. Sub-fund statements are the bureau's and auditors'.
 from __future__ import annotations
 
 import io
+import os
+import sys
+import tempfile
+from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO
 from urllib.parse import quote
 
+import click
 from flask import Response, current_app, g, request, send_file
+from flask.cli import with_appcontext
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import String, cast, func, or_, select
@@ -309,9 +315,6 @@ class StatementVerify(MethodView):
 
 # -- CLI ------------------------------------------------------------------------------------
 
-import click  # noqa: E402 - the commands below are the only users
-from flask.cli import with_appcontext  # noqa: E402
-
 
 @click.command("render-statement")
 @click.argument("kind", type=click.Choice(service.KINDS))
@@ -327,15 +330,9 @@ def render_statement_command(kind: str, scope: str, start, end, lang: str, out_p
     The statement is registered (or, for an unchanged ledger state, the registered
     one is written again, byte for byte).
     """
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from ledger import clock
-
     from .cli import cli_actor, cli_session
 
-    today = clock.today(current_app.config["BUSINESS_DATE"])
+    today = context.today()
     directory = Path(out_path).resolve().parent if out_path else Path.cwd()
     handle, temporary = tempfile.mkstemp(prefix=".statement-", suffix=".pdf", dir=directory)
     try:
@@ -363,9 +360,6 @@ def render_statement_command(kind: str, scope: str, start, end, lang: str, out_p
 @with_appcontext
 def verify_statement_command(file: str) -> None:
     """Check a PDF against the statement register; exit 1 unless issued here and unaltered."""
-    import sys
-    from pathlib import Path
-
     from .cli import cli_session
 
     with cli_session(readonly=True) as session:

@@ -547,7 +547,9 @@ def bank_statement_data(session: Session, code: str, period: Period, *, today: d
         ratio: Fraction | None = Fraction(npl_outstanding, outstanding) if outstanding else Fraction(0)
         if current:
             # Today's figure is the one the registration and approval checks use.
-            ratio = _service_npl(session, bank, scheme) or ratio
+            service_ratio = _service_npl(session, bank, scheme)
+            if service_ratio is not None:
+                ratio = service_ratio
         version = session.scalar(
             select(RuleVersion).where(RuleVersion.scheme_id == scheme_id, RuleVersion.effective_from <= period.end)
             .order_by(RuleVersion.effective_from.desc()).limit(1)

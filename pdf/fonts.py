@@ -101,6 +101,7 @@ def _register(path: str, index: int) -> FontSetup:
         font = pdfmetrics.getFont(name)
     except KeyError:
         font = TTFont(name, path, subfontIndex=index)
+        _cache_tables(font.face)
         pdfmetrics.registerFont(font)
     face = font.face
     # A CJK font worth the name covers the common Han characters we print.
@@ -108,6 +109,23 @@ def _register(path: str, index: int) -> FontSetup:
         raise ValueError("the font has no glyphs for common Chinese characters")
     face_name = face.name.decode("latin-1") if isinstance(face.name, bytes) else str(face.name)
     return FontSetup(name=name, cjk=True, path=path, index=index, face_name=face_name)
+
+
+def _cache_tables(face) -> None:  # type: ignore[no-untyped-def]
+    """Keep the font's tables once read. reportlab copies the whole ``glyf`` table (a few
+    MB for a CJK font) out of the file for every 256-glyph subset it embeds; a Chinese
+    statement has two or three subsets. The font file never changes, so the copies can
+    be shared (reads happen under ``layout.RENDER_LOCK``)."""
+    read = face.get_table
+    tables: dict[str, bytes] = {}
+
+    def get_table(tag: str) -> bytes:
+        data = tables.get(tag)
+        if data is None:
+            data = tables[tag] = read(tag)
+        return data
+
+    face.get_table = get_table
 
 
 @functools.lru_cache(maxsize=8)

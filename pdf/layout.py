@@ -13,6 +13,7 @@ at the end (one layout pass, not two).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,9 @@ LABEL_FILL = colors.HexColor("#f5f2ec")
 TOTAL_FILL = colors.HexColor("#f0ece4")
 
 CELL_PAD = 3
+#: Serialises PDF builds in this process (see ``build_pdf``). Rendering is CPU-bound
+#: Python, so little is lost; processes (gunicorn workers) render in parallel.
+RENDER_LOCK = threading.Lock()
 PRODUCER = "Risk Compensation Ledger (reportlab)"
 
 # Languages --------------------------------------------------------------------------
@@ -356,7 +360,10 @@ def build_pdf(meta: StatementMeta, font: FontSetup, story: list[Flowable], out: 
         lang="zh-CN" if meta.lang == "zh" else "en",
         initialFontName=font.name,
     )
-    doc.build(story, canvasmaker=canvas_maker(meta, font, pages.append))
+    # reportlab's TrueType face keeps a read position while it subsets the font at save
+    # time: two threads embedding the same font at once would read each other's glyphs.
+    with RENDER_LOCK:
+        doc.build(story, canvasmaker=canvas_maker(meta, font, pages.append))
     return pages[0] if pages else 0
 
 

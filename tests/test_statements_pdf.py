@@ -423,3 +423,24 @@ def test_a_character_the_font_lacks_is_replaced_and_logged(caplog):
         assert font.safe_text(f"东莞{rare}科技") == "东莞?科技"
     assert "U+1F600" in caplog.text
     assert font.safe_text("第 1 页 → 2") == "第 1 页 → 2"
+
+
+def test_renders_in_parallel_threads_give_the_same_bytes(world, engine):
+    """Threads rendering different statements at once share the embedded font safely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.db import make_sessionmaker
+
+    factory = make_sessionmaker(engine, readonly=True)
+    half_year = (date(2026, 1, 1), date(2026, 6, 30))
+    jobs = [("claim", str(world.claim.id), None), ("claim", str(world.repaired.id), None),
+            ("subfund", "GD-PROV", half_year), ("bank", "CCB-JM", half_year)] * 3
+
+    def run(job):  # type: ignore[no-untyped-def]
+        with factory() as s:
+            return render(s, *job)
+
+    expected = {job: run(job) for job in set(jobs)}
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(run, jobs))
+    assert all(result == expected[job] for result, job in zip(results, jobs))

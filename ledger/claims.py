@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import rules
 from rules import ClaimFacts, Decision, Step
@@ -64,10 +65,9 @@ def transition(
     """Move ``claim`` to ``to`` if it is in one of ``allowed_from``; record history and audit."""
     allowed = tuple(allowed_from)
     before = claim.status
+    changes = {"status": to, "updated_at": utcnow(), **(values or {})}
     result = session.execute(
-        update(_claims)
-        .where(_claims.c.id == claim.id, _claims.c.status.in_(allowed))
-        .values(status=to, updated_at=utcnow(), **(values or {}))
+        update(_claims).where(_claims.c.id == claim.id, _claims.c.status.in_(allowed)).values(**changes)
     )
     if result.rowcount != 1:
         session.refresh(claim)
@@ -75,10 +75,12 @@ def transition(
             f"Claim {claim.id} is {claim.status}: '{action}' is not possible in that state.",
             extra={"current_status": claim.status},
         )
+    # The row now holds what we wrote: mirror it on the object instead of re-reading.
+    for key, value in changes.items():
+        set_committed_value(claim, key, value)
     session.add(ClaimEvent(claim_id=claim.id, action=action, from_status=before, to_status=to, actor=actor,
                            comment=comment, data=data))
     session.flush()
-    session.refresh(claim)
     audit.record(session, actor=actor, action=f"claim.{action}", entity_type="claim", entity_id=claim.id,
                  before={"status": before}, after={"status": to, **({"comment": comment} if comment else {}),
                                                    **(data or {})})
@@ -94,7 +96,8 @@ def set_loan_status(session: Session, loan: Loan, *, allowed_from: Iterable[str]
         session.refresh(loan)
         raise InvalidTransition(f"Loan {loan.id} is {loan.status}.", code="loan_state_changed",
                                 extra={"current_status": loan.status})
-    session.refresh(loan)
+    for key, value in {"status": to, **(values or {})}.items():
+        set_committed_value(loan, key, value)
 
 
 # -- computing -------------------------------------------------------------------------

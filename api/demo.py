@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from ledger import auth, subfunds
+from ledger import auth, passwords, subfunds
 from ledger.models import Bank
 from ledger.schemes import load_rule_files
 
@@ -39,12 +40,16 @@ def demo_command() -> None:
                        "Tokens are stored hashed: make a new one with `ledger-admin create-user`.")
             return
         tokens = []
+        console_logins = []
         for code, name in DEMO_BANKS:
             _bank, token = auth.create_bank(session, code, name, actor=actor)
             tokens.append((f"bank-{code}", "bank", token))
         for name, roles in DEMO_USERS:
             _user, token = auth.create_user(session, name, roles, actor=actor)
+            password = secrets.token_urlsafe(9)
+            passwords.set_password(session, name, password, actor=actor)
             tokens.append((name, ",".join(roles), token))
+            console_logins.append((name, password))
         for code, name, owner, region, amount in DEMO_SUBFUNDS:
             subfunds.create_subfund(session, code=code, name=name, owner_type=owner, region=region, actor=actor)
             subfunds.contribute(session, code, amount=amount, received_on=date(2026, 1, 5),
@@ -55,3 +60,6 @@ def demo_command() -> None:
     click.echo("Demo data loaded. API tokens (shown once, stored only as hashes):")
     for name, roles, token in tokens:
         click.echo(f"  {name:<14} {roles:<11} {token}")
+    click.echo("Console logins at /console/ (passwords shown once):")
+    for name, password in console_logins:
+        click.echo(f"  {name:<14} {password}")

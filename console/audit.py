@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, render_template, stream_with_context
+from flask import Response, current_app, g, render_template
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
@@ -66,9 +66,17 @@ def audit_verify():  # type: ignore[no-untyped-def]
 @roles_required(PAGE_ROLES["audit"])
 def audit_export():  # type: ignore[no-untyped-def]
     """The whole log as CSV, with what is needed to re-hash the chain offline."""
-    rows = exports.audit_rows(db.session(), after_seq=0)
-    chunks = exports.as_csv(rows, exports.AUDIT_COLUMNS)
-    response = Response(stream_with_context(c.encode("utf-8") for c in chunks), mimetype="text/csv")
+    # The rows are read while the response streams, after the request's own session
+    # has been closed by the app-context teardown: the stream opens a read-only session
+    # of its own and closes it when it ends (or is cut off).
+    factory = current_app.extensions["ledger_readonly_sessions"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        with factory() as session:
+            for chunk in exports.as_csv(exports.audit_rows(session, after_seq=0), exports.AUDIT_COLUMNS):
+                yield chunk.encode("utf-8")
+
+    response = Response(chunks(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="audit-{context.today().isoformat()}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

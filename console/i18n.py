@@ -90,6 +90,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "claim.actions": ("操作", "Actions"),
     "claim.no_actions": ("您的角色在此状态下无可执行的操作。", "Your roles allow no action on the claim in this state."),
     "claim.review": ("审查意见", "Review"),
+    "claim.review_line": ("{rec}：{comment}（{by}）", "{rec}: {comment} ({by})"),
     "claim.reviewer": ("审查人", "Reviewer"),
     "claim.approver": ("审批人", "Approver"),
     "claim.decision_reason": ("审批理由", "Decision reason"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from markupsafe import Markup
 
 from .auth import has_role, load_user
 from .blueprint import bp
@@ -27,6 +28,10 @@ def _globals():  # type: ignore[no-untyped-def]
         "category_label": lambda v: label(CATEGORIES, v), "field_label": lambda v: label(FIELDS, v),
         "rec_label": lambda v: t(f"rec.{v}") if v else "",
         "fund_name": current_app.config.get("FUND_NAME", ""),
+        # Dates are typed and shown as ISO YYYY-MM-DD whatever the browser's locale
+        # (a type=date input would show 06/01/2026 on an English system).
+        "iso_date_attrs": Markup('inputmode="numeric" pattern="\\d{4}-\\d{2}-\\d{2}" placeholder="YYYY-MM-DD" '
+                                 'maxlength="10" size="10"'),
     }
 
 

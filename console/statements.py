@@ -10,7 +10,6 @@ is a POST form (with its CSRF token), answered with the PDF itself.
 from __future__ import annotations
 
 import io
-from datetime import date
 from urllib.parse import quote
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
@@ -103,6 +102,3 @@ def issue_statement():  # type: ignore[no-untyped-def]
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
-
-def period_text(start: date | None, end: date | None) -> str:
-    return "" if start is None or end is None else f"{start.isoformat()} – {end.isoformat()}"

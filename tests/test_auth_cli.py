@@ -42,7 +42,7 @@ def test_unknown_role_is_refused(runner):
     assert result.exit_code == 2
 
 
-def test_demo_loads_once(runner, client):
+def test_demo_loads_once(runner, client, session):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines() if "rcl_" in line]
@@ -50,6 +50,13 @@ def test_demo_loads_once(runner, client):
     assert set(tokens) >= {"bank-ICBC-GD", "reviewer1", "approver1", "admin1", "auditor1"}
     r = client.get("/api/v1/subfunds/GD-PROV", headers=bearer(tokens["auditor1"]))
     assert r.json["available"] == "200000000.00"
+    logins = result.output.split("Console logins")[1].split()
+    password = logins[logins.index("reviewer1") + 1]
+    from ledger.passwords import check_login
+
+    assert check_login(session, "reviewer1", password).ok
+    assert not check_login(session, "reviewer1", password + "x").ok
+    session.rollback()
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "already has data" in second.output
 

@@ -168,8 +168,15 @@ def test_an_auditor_downloads_statements_and_sees_no_action_buttons(page, world,
     session.expire_all()
     numbers = set(session.scalars(select(Statement.number)))
     page.goto("/console/statements")
-    assert {n for n in numbers} <= set(page.locator("#statement-register tr[data-number]").evaluate_all(
+    assert numbers <= set(page.locator("#statement-register tr[data-number]").evaluate_all(
         "rows => rows.map(r => r.dataset.number)"))
+    shot(page, "statements")
+
+    page.goto("/console/audit")
+    page.click("#verify-chain button")
+    page.wait_for_selector("#chain-report")
+    assert page.get_attribute("#chain-report", "data-ok") == "true"
+    shot(page, "audit")
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page, world, session):
@@ -193,5 +200,6 @@ def test_english_from_the_switch_and_back(page, world):
     page.wait_for_selector("text=Claim queue")
     page.goto(f"/console/claims/{world.claim_id}")
     assert "region_ratio" in page.inner_text("#steps")
+    shot(page, "claim-en")
     page.click("#lang-switch")
     page.wait_for_selector("text=补偿计算过程")

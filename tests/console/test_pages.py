@@ -84,7 +84,7 @@ def test_a_paid_claim_offers_its_statement(client, world):
     assert r.mimetype == "application/pdf" and r.headers["X-Statement-Number"].startswith("BCJ-2026-")
 
 
-def test_audit_log_browse_filter_verify_export(client, world):
+def test_audit_log_browse_filter_verify_export(client, world, engine):
     login(client, "auditor")
     html = client.get("/console/audit").get_data(as_text=True)
     assert "claim.submit" in html and "subfund.contribute" in html
@@ -96,6 +96,16 @@ def test_audit_log_browse_filter_verify_export(client, world):
     assert "哈希链完整" in r.get_data(as_text=True)
     export = client.get("/console/audit/export.csv")
     assert export.mimetype == "text/csv" and b"claim.submit" in export.data
+    export.close()
+    if engine.dialect.name == "postgresql":
+        # The streamed rows' session is closed with the stream: no transaction left
+        # open to block the next writer (or the next test's TRUNCATE).
+        from sqlalchemy import text
+
+        with engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%'")).scalar() == 0
 
 
 def test_audit_verify_names_a_broken_entry(client, world, engine):
@@ -130,3 +140,15 @@ def test_pagination_keeps_filters(client, world, make_loan):
     assert "没有符合条件的理赔" in client.get("/console/claims?bank=BANK-Z").get_data(as_text=True)
     bad = client.get("/console/claims?min_age_days=abc").get_data(as_text=True)
     assert "受理至少天数" in bad and "共 27 条" in bad  # the bad filter is named and ignored
+
+
+def test_charts_escape_labels_and_flag_leverage_over_the_limit():
+    from fractions import Fraction
+
+    from console.charts import Leverage, Pair, exposure_chart, leverage_chart
+
+    svg = exposure_chart([Pair("<x>&", 300_00, 100_00)], title="T", contingent_label="C", available_label="A")
+    assert "&lt;x&gt;&amp;" in svg and "<x>" not in svg and "¥300.00" in svg
+    over = leverage_chart([Leverage("S", Fraction(12), Fraction(10)), Leverage("N", None, None)],
+                          title="L", used_label="U", limit_label="M")
+    assert over.count('class="bar-over"') == 1 and "12.00× / 10×" in over and "— / —" in over

@@ -8,7 +8,7 @@ problem as ``{field, code, message}``. Re-running a file changes nothing.
 Atomicity. Rows are handled in batches (500 by default). Within a batch each row is
 checked against the state left by the rows before it and is planned whole or not at
 all (a refused loan also undoes the enterprise its row registered); the accepted rows
-are then written with multi-row INSERTs inside a SAVEPOINT, and the batch is
+are then written with one batched INSERT per table inside a SAVEPOINT, and the batch is
 committed through the caller's ``commit`` hook. A process killed half way therefore
 leaves complete rows of committed batches only, and re-running the file completes
 it. Should the batch's INSERT lose a race to a concurrent writer (a credit code or an
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -80,14 +80,15 @@ def _header_key(text: object) -> str:
 _ALIASES = {_header_key(alias): name for name, aliases in COLUMNS.items() for alias in aliases}
 
 
-@dataclass(slots=True)
-class RowReport:
+class RowReport(NamedTuple):
+    """One row's outcome. A tuple of plain values, so the garbage collector stops
+    tracking it: a report of 100,000 rows then costs its passes nothing."""
+
     row: int
     external_id: str | None
     status: str  # created | unchanged | error
     loan_id: int | None = None
-    #: A tuple when empty: a report of 100,000 rows should not hold 100,000 empty lists.
-    errors: Sequence[dict[str, str]] = ()
+    errors: tuple[dict[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "external_id": self.external_id, "status": self.status, "loan_id": self.loan_id,
@@ -282,8 +283,10 @@ def _columns(header: Sequence[Any]) -> dict[str, int]:
 
 
 def parse_row(number: int, values: Sequence[Any], columns: dict[str, int]) -> ParsedRow:
-    raw = {name: values[index] if index < len(values) else None for name, index in columns.items()}
-    text = {name: _text(value) for name, value in raw.items()}
+    width = len(values)
+    raw = {name: values[index] if index < width else None for name, index in columns.items()}
+    # CSV cells are always str: strip them without _text's type tests.
+    text = {name: value.strip() if value.__class__ is str else _text(value) for name, value in raw.items()}
     errors = [Violation("required", name, "required") for name in REQUIRED if not text.get(name)]
     parsed: dict[str, Any] = {name: text[name] for name in ("external_id", "scheme", "credit_code")}
     for name in ("disbursed_on", "maturity_on"):
@@ -420,23 +423,21 @@ def import_loans(
     return report
 
 
+def _failed(parsed: ParsedRow, errors: Sequence[dict[str, str]]) -> RowReport:
+    return RowReport(parsed.row, parsed.external_id, "error", None, tuple(errors))
+
+
 def _import_batch(session: Session, registrar: Registrar, batch: Sequence[ParsedRow]) -> list[RowReport]:
     good = [p for p in batch if p.request is not None]
     registrar.preload([p.request for p in good if p.request is not None],
                       [creditcode.normalise(p.enterprise["credit_code"]) for p in good if p.enterprise])
-    reports: list[RowReport] = []
-    outcomes: list[tuple[RowReport, Any]] = []
+    results: list[RowReport | tuple[ParsedRow, str, Any]] = []
     for parsed in batch:
         if parsed.request is None:
-            reports.append(RowReport(parsed.row, parsed.external_id, "error", errors=_error_dicts(parsed.errors)))
+            results.append(_failed(parsed, _error_dicts(parsed.errors)))
             continue
         status, outcome, errors = _plan_row(registrar, parsed)
-        if errors:
-            reports.append(RowReport(parsed.row, parsed.external_id, "error", errors=errors))
-            continue
-        row = RowReport(parsed.row, parsed.external_id, status or "error")
-        reports.append(row)
-        outcomes.append((row, outcome))
+        results.append(_failed(parsed, errors) if errors else (parsed, status or "error", outcome))
     try:
         with savepoint(session):
             registrar.write()
@@ -445,34 +446,34 @@ def _import_batch(session: Session, registrar: Registrar, batch: Sequence[Parsed
         # reads: redo the batch row by row with fresh reads, each row in a savepoint.
         registrar.reset(carry=False)
         return _import_rows_one_by_one(session, registrar, batch)
-    for row, outcome in outcomes:
-        row.loan_id = outcome.loan_id
-    return reports
+    # Loan ids are known once written.
+    return [r if isinstance(r, RowReport) else RowReport(r[0].row, r[0].external_id, r[1], r[2].loan_id)
+            for r in results]
 
 
 def _import_rows_one_by_one(session: Session, registrar: Registrar, batch: Sequence[ParsedRow]) -> list[RowReport]:
     reports = []
     for parsed in batch:
         if parsed.request is None:
-            reports.append(RowReport(parsed.row, parsed.external_id, "error", errors=_error_dicts(parsed.errors)))
+            reports.append(_failed(parsed, _error_dicts(parsed.errors)))
             continue
         row = None
         for _attempt in (1, 2):
             registrar.reset(carry=False)
             status, outcome, errors = _plan_row(registrar, parsed)
             if errors:
-                row = RowReport(parsed.row, parsed.external_id, "error", errors=errors)
+                row = _failed(parsed, errors)
                 break
             try:
                 with savepoint(session):
                     registrar.write()
             except IntegrityError:
                 continue
-            row = RowReport(parsed.row, parsed.external_id, status or "error", loan_id=outcome.loan_id)
+            row = RowReport(parsed.row, parsed.external_id, status or "error", outcome.loan_id)
             break
         if row is None:
-            row = RowReport(parsed.row, parsed.external_id, "error", errors=[{
-                "field": "", "code": "conflict", "message": "changed concurrently by another request; upload again"}])
+            row = _failed(parsed, [{"field": "", "code": "conflict",
+                                    "message": "changed concurrently by another request; upload again"}])
         reports.append(row)
     registrar.reset(carry=False)
     return reports

@@ -250,17 +250,13 @@ class EnterpriseBook:
             return
         now = utcnow()
         if new:
-            # executemany, then the ids by credit code (see ledger.loans.Registrar.write).
-            self.session.execute(insert(_enterprises),
-                                 [{**s.data.as_dict(), "created_at": now, "updated_at": now} for s in new])
-            ids: dict[str, int] = {}
-            codes = [s.data.credit_code for s in new]
-            for start in range(0, len(codes), 500):
-                ids.update(self.session.execute(
-                    select(Enterprise.credit_code, Enterprise.id).where(Enterprise.credit_code.in_(codes[start:start + 500]))
-                ).all())
-            for state in new:
-                state.id = ids[state.data.credit_code]
+            # Ids allocated up front, then a plain executemany (see ledger.loans.allocate_ids).
+            from .loans import allocate_ids
+
+            for state, new_id in zip(new, allocate_ids(self.session, _enterprises, len(new)), strict=True):
+                state.id = new_id
+            self.session.execute(insert(_enterprises), [
+                {"id": s.id, **s.data.as_dict(), "created_at": now, "updated_at": now} for s in new])
         self.session.execute(insert(_links), [{"enterprise_id": s.id, "bank_id": self.bank_id, "created_at": now}
                                               for s in links])
         bank = bank_code(self.session, self.bank_id)

@@ -393,3 +393,48 @@ def test_a_killed_import_leaves_whole_rows_and_a_rerun_completes_it(database, tm
     build_world(reference)
     assert run_import(reference, data).totals["created"] == KILL_ROWS - refused
     assert content(url) == content(reference)
+
+
+def test_a_second_bank_links_a_known_borrower_and_sees_only_its_own_rows(client, bank, make_bank, session):
+    assert upload(client, bank, to_csv([good_row(1)])).json["totals"]["created"] == 1
+    other = make_bank("BANK-B")
+    rows = [good_row(1), good_row(2, scheme="NOPE")]
+    report = upload(client, other, to_csv(rows)).json
+    assert [(r["status"], [e["code"] for e in r["errors"]]) for r in report["rows"]] == [
+        ("created", []), ("error", ["scheme_not_found"])]
+    # The same external_id is another loan for another bank; the borrower is shared.
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == 2
+    assert session.scalar(select(func.count()).select_from(EnterpriseBank)) == 3
+    mine = client.get("/api/v1/loans", headers=bearer(other)).json
+    assert [x["external_id"] for x in mine["items"]] == ["B-00001"] and mine["items"][0]["bank"] == "BANK-B"
+
+
+def test_a_batch_that_loses_a_race_is_redone_row_by_row(client, bank, session, monkeypatch):
+    """Another writer registers a borrower after the batch's reads: the batch INSERT
+    fails on the unique credit code and every row is redone in its own savepoint."""
+    from sqlalchemy import insert
+
+    from ledger import loans
+    from ledger.models.base import utcnow
+
+    original = loans.Registrar.preload
+    raced = []
+
+    def preload_then_race(self, requests, enterprise_codes=()):
+        original(self, requests, enterprise_codes)
+        if not raced:
+            raced.append(True)
+            self.session.execute(insert(Enterprise.__table__).values(
+                credit_code=credit_code(102), name="测试企业2", region="440703", categories=["tech_sme"],
+                created_at=utcnow(), updated_at=utcnow()))
+
+    monkeypatch.setattr(loans.Registrar, "preload", preload_then_race)
+    rows = [good_row(1), good_row(2), good_row(3, principal="10000000.01"), good_row(4)]
+    report = upload(client, bank, to_csv(rows)).json
+    assert raced
+    assert [(r["status"], [e["code"] for e in r["errors"]]) for r in report["rows"]] == [
+        ("created", []), ("created", []), ("error", ["principal_above_maximum"]), ("created", [])]
+    assert all(r["loan_id"] for r in report["rows"] if r["status"] == "created")
+    codes = list(session.scalars(select(Enterprise.credit_code).order_by(Enterprise.credit_code)))
+    assert codes == sorted([credit_code(1), credit_code(101), credit_code(102), credit_code(104)])
+    assert client.get("/api/v1/loans", headers=bearer(bank)).json["total"] == 3

@@ -93,9 +93,9 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
-    from . import auditor, claims, enterprises, exposure, health, loans, schemes, statements, subfunds
+    from . import auditor, claims, debts, enterprises, exposure, health, loans, schemes, statements, subfunds
 
-    for module in (claims, exposure, health, schemes, subfunds, enterprises, loans, statements, auditor):
+    for module in (claims, debts, exposure, health, schemes, subfunds, enterprises, loans, statements, auditor):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
 

@@ -265,10 +265,23 @@ def test_clawback_offsets_the_next_payout(client, world, make_loan):
     r = client.post(f"/api/v1/claims/{first}/clawback", json={"reason": "企业不符合科技型中小企业条件"},
                     headers=world["approver"])
     assert r.status_code == 201 and r.json["amount"] == "600000.00"
+    owed = client.get("/api/v1/banks/BANK-A/debts", headers=world["bank"]).json["debts"]
+    assert owed == {"CITY-440700": "180000.00", "GD-PROV": "300000.00", "INS-PICC": "120000.00"}
+    assert client.get("/api/v1/banks/BANK-A/debts", headers=world["other_bank"]).status_code == 404
+    # The bank settles its insurer debt directly; the rest is kept back from its next payout.
+    r = client.post("/api/v1/banks/BANK-A/debt-repayments", headers=world["admin"],
+                    json={"subfund": "INS-PICC", "amount": "120000.00", "received_on": "2026-06-30", "reference": "R1"})
+    assert r.status_code == 201 and "INS-PICC" not in r.json["debts"]
+    too_much = client.post("/api/v1/banks/BANK-A/debt-repayments", headers=world["admin"],
+                           json={"subfund": "GD-PROV", "amount": "300000.01", "received_on": "2026-06-30",
+                                 "reference": "R2"})
+    assert (too_much.status_code, too_much.json["code"]) == (422, "repayment_exceeds_debt")
     second = paid_claim("440703", "500000.00", "b")  # 300,000.00: 150k / 90k / 60k
     r = client.post(f"/api/v1/claims/{second}/pay", json={"payment_reference": "P2", "paid_on": "2026-06-30"},
                     headers=world["admin"])
-    assert [p["offset"] for p in r.json["payers"]] == ["150000.00", "90000.00", "60000.00"]
+    assert [p["offset"] for p in r.json["payers"]] == ["150000.00", "90000.00", "0.00"]
+    assert client.get("/api/v1/banks/BANK-A/debts", headers=world["auditor"]).json["debts"] == {
+        "CITY-440700": "90000.00", "GD-PROV": "150000.00"}
     gd = _balances(client, world, "GD-PROV")
     # Paid out 300k + 150k, of which 150k kept back: available 100M - 300k - 150k + 150k.
     assert (gd["paid"], gd["available"]) == ("450000.00", "99700000.00")

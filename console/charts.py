@@ -13,6 +13,8 @@ from fractions import Fraction
 
 from markupsafe import Markup, escape
 
+from rules.money import ratio_text
+
 from .formatting import money_text
 
 WIDTH = 760
@@ -91,8 +93,9 @@ def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, lim
         used = row.used or Fraction(0)
         over = row.limit is not None and used > row.limit
         width = round(float(span * used / top), 1)
-        used_text = "—" if row.used is None else f"{float(row.used):.2f}×"
-        limit_text = "—" if row.limit is None else f"{float(row.limit):g}×"
+        # Figures shown exactly (ratio_text rounds half up); floats only place pixels.
+        used_text = "—" if row.used is None else f"{ratio_text(row.used, 2)}×"
+        limit_text = "—" if row.limit is None else f"{ratio_text(Fraction(row.limit), 2)}×"
         body.append(f'<rect class="{"bar-over" if over else "bar-used"}" x="{LABEL_W}" y="{y}" width="{width}" '
                     f'height="{BAR_H}"><title>{escape(row.label)} {escape(used_label)} {used_text}</title></rect>')
         if row.limit is not None:

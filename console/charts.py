@@ -79,6 +79,11 @@ def exposure_chart(rows: Sequence[Pair], *, title: str, contingent_label: str, a
     return _svg(height, title, body)
 
 
+def _plain(value: Fraction) -> str:
+    """A limit as the rule file writes it: 10, not 10.00."""
+    return str(value.numerator) if value.denominator == 1 else ratio_text(value, 2)
+
+
 def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, limit_label: str) -> Markup:
     span = WIDTH - LABEL_W - VALUE_W
     top = max([Fraction(1), *(r.used for r in rows if r.used is not None),
@@ -95,7 +100,7 @@ def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, lim
         width = round(float(span * used / top), 1)
         # Figures shown exactly (ratio_text rounds half up); floats only place pixels.
         used_text = "—" if row.used is None else f"{ratio_text(row.used, 2)}×"
-        limit_text = "—" if row.limit is None else f"{ratio_text(Fraction(row.limit), 2)}×"
+        limit_text = "—" if row.limit is None else f"{_plain(row.limit)}×"
         body.append(f'<rect class="{"bar-over" if over else "bar-used"}" x="{LABEL_W}" y="{y}" width="{width}" '
                     f'height="{BAR_H}"><title>{escape(row.label)} {escape(used_label)} {used_text}</title></rect>')
         if row.limit is not None:

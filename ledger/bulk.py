@@ -37,7 +37,7 @@ from rules import Violation
 from rules.money import AmountError, parse_amount
 
 from . import creditcode
-from .enterprises import KNOWN_CATEGORIES, check_enterprise, savepoint
+from .enterprises import KNOWN_CATEGORIES, check_enterprise
 from .errors import DomainError, ValidationFailed
 from .loans import LoanRequest, Registrar, normalise_rate
 
@@ -188,9 +188,14 @@ def _text(value: Any) -> str:
 
 
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN_AMOUNT = re.compile(r"^([1-9]\d{0,12})(?:\.(\d\d?))?$")
 
 
 def _amount(value: Any) -> int:
+    if value.__class__ is str and (plain := _PLAIN_AMOUNT.match(value)):
+        # The common cell, "1234567.89": integer arithmetic, same result as
+        # parse_amount (positive, at most two decimals, below 10^13 yuan).
+        return int(plain[1]) * 100 + int((plain[2] or "0").ljust(2, "0"))
     if isinstance(value, float):
         # Excel keeps numbers as doubles; repr() is the shortest text that reads back
         # the same double, i.e. what the user typed ("1234.56"). More than two
@@ -225,7 +230,12 @@ def _date(value: Any) -> date:
     return date(int(match[1]), int(match[2]), int(match[3]))
 
 
+_PLAIN_RATE = re.compile(r"^0\.\d{0,5}[1-9]$")
+
+
 def _rate(value: Any) -> str | None:
+    if value.__class__ is str and _PLAIN_RATE.match(value):
+        return value  # already as normalise_rate() writes it ("0.0435")
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, str):
@@ -439,7 +449,7 @@ def _import_batch(session: Session, registrar: Registrar, batch: Sequence[Parsed
         status, outcome, errors = _plan_row(registrar, parsed)
         results.append(_failed(parsed, errors) if errors else (parsed, status or "error", outcome))
     try:
-        with savepoint(session):
+        with session.begin_nested():
             registrar.write()
     except IntegrityError:
         # A concurrent writer registered one of these codes or external_ids after our
@@ -465,7 +475,7 @@ def _import_rows_one_by_one(session: Session, registrar: Registrar, batch: Seque
                 row = _failed(parsed, errors)
                 break
             try:
-                with savepoint(session):
+                with session.begin_nested():
                     registrar.write()
             except IntegrityError:
                 continue

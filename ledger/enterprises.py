@@ -18,8 +18,7 @@ statements through the very same checks as a single API call.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,25 +48,6 @@ _enterprises = Enterprise.__table__
 _links = EnterpriseBank.__table__
 
 
-@contextmanager
-def savepoint(session: Session) -> Iterator[None]:
-    """A SAVEPOINT that keeps the audit entries queued before it when it rolls back.
-
-    ``ledger.audit`` drops every queued entry of the unit of work on any rollback, a
-    savepoint's included (see the xfail in tests/test_journal_properties.py). Work done
-    inside a failed savepoint is gone, so its entries must go; entries queued before it
-    describe changes that stand, so they are put back.
-    """
-    queued = list(session.info.get(audit._PENDING, ()))  # noqa: SLF001 - see docstring
-    try:
-        with session.begin_nested():
-            yield
-    except BaseException:
-        if queued:
-            session.info[audit._PENDING] = queued  # noqa: SLF001
-        raise
-
-
 @dataclass(frozen=True)
 class EnterpriseData:
     """A validated registration: normalised code, trimmed name, sorted categories."""
@@ -82,7 +62,14 @@ class EnterpriseData:
                 "categories": list(self.categories)}
 
     def differences(self, other: EnterpriseData) -> list[str]:
-        return [name for name in ("name", "region", "categories") if getattr(self, name) != getattr(other, name)]
+        found = []
+        if self.name != other.name:
+            found.append("name")
+        if self.region != other.region:
+            found.append("region")
+        if self.categories != other.categories:
+            found.append("categories")
+        return found
 
 
 def rule_categories(session: Session) -> frozenset[str]:
@@ -295,7 +282,7 @@ def register_enterprise(
             raise invalid(problems)
         outcome = book.register(data)
         try:
-            with savepoint(session):
+            with session.begin_nested():
                 book.write()
         except IntegrityError:
             # Another bank registered the same code at the same moment: read it and

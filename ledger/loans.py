@@ -79,7 +79,7 @@ from rules.regions import is_region, region_level, template_placeholders
 
 from . import audit, creditcode
 from .db import is_postgresql
-from .enterprises import EnterpriseBook, EnterpriseState, bank_code, savepoint
+from .enterprises import EnterpriseBook, EnterpriseState, bank_code
 from .errors import AlreadyExists, InvalidTransition, NotFound, ValidationFailed
 from .models import Account, Bank, Claim, Enterprise, Loan, LoanEvent, RuleVersion, Scheme, SubFund
 from .models.base import utcnow
@@ -701,7 +701,7 @@ def register_loan(session: Session, req: LoanRequest, *, bank_id: int, today: da
         if outcome.status == "unchanged":
             return session.get_one(Loan, outcome.loan_id), False
         try:
-            with savepoint(session):
+            with session.begin_nested():
                 registrar.write()
         except IntegrityError:
             # The same external_id was registered concurrently (under another scheme,

@@ -438,3 +438,8 @@ def test_a_batch_that_loses_a_race_is_redone_row_by_row(client, bank, session, m
     codes = list(session.scalars(select(Enterprise.credit_code).order_by(Enterprise.credit_code)))
     assert codes == sorted([credit_code(1), credit_code(101), credit_code(102), credit_code(104)])
     assert client.get("/api/v1/loans", headers=bearer(bank)).json["total"] == 3
+    # Every stored change is audited once, the rolled-back batch attempt not at all.
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "bank-BANK-A")).all()
+    # (the fixture registered one borrower; rows 1 and 4 two more; row 2 linked the raced one)
+    assert sorted(actions) == ["enterprise.link"] + ["enterprise.register"] * 3 + ["loan.register"] * 3
+    assert audit.verify_chain(session).ok

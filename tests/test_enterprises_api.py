@@ -159,3 +159,40 @@ def test_list_filters_and_paginates(client, bank_a, make_user):
     assert shantou["total"] == 2
     reviewer = bearer(make_user("reviewer"))
     assert client.get("/api/v1/enterprises", headers=reviewer).json["total"] == 5
+
+
+@pytest.mark.postgresql
+def test_concurrent_registrations_of_one_enterprise_make_one_row(pg_url):
+    import threading
+
+    from sqlalchemy import func
+
+    from api import create_app
+    from ledger import auth
+    from ledger.db import make_sessionmaker
+    from ledger.models import Enterprise, EnterpriseBank
+
+    app = create_app({"DATABASE_URL": pg_url, "TESTING": True, "BUSINESS_DATE": "2026-06-30"})
+    try:
+        sessions = make_sessionmaker(app.extensions["ledger_engine"])
+        with sessions() as session:
+            tokens = [auth.create_bank(session, f"BANK-{i}", f"银行{i}", actor="t")[1] for i in range(8)]
+            session.commit()
+        barrier, outcomes = threading.Barrier(8), []
+
+        def register(token):
+            barrier.wait()
+            r = app.test_client().post("/api/v1/enterprises", json=enterprise_body(1), headers=bearer(token))
+            outcomes.append((r.status_code, r.json.get("outcome")))
+
+        threads = [threading.Thread(target=register, args=(t,)) for t in tokens]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == [(200, "linked")] * 7 + [(201, "created")]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Enterprise)) == 1
+            assert session.scalar(select(func.count()).select_from(EnterpriseBank)) == 8
+    finally:
+        app.extensions["ledger_engine"].dispose()

@@ -24,6 +24,7 @@ from rules.money import format_amount, parse_amount
 
 from . import audit, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
+from .loans import get_loan_for
 from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
 from .models.base import utcnow
 
@@ -206,16 +207,9 @@ def _refuse(problems: list[dict[str, str]]) -> ValidationFailed:
                             details=problems)
 
 
-def _loan_for(session: Session, loan_id: int, bank_id: int) -> Loan:
-    loan = session.scalar(select(Loan).where(Loan.id == loan_id).with_for_update(of=Loan))
-    if loan is None or loan.bank_id != bank_id:
-        raise NotFound(f"No loan {loan_id}.", code="loan_not_found", errors={"loan_id": ["not found"]})
-    return loan
-
-
 def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str, today: date) -> Claim:
     """File a loss claim. Every failed check is reported at once (422 ``claim_refused``)."""
-    loan = _loan_for(session, data.loan_id, bank_id)
+    loan = get_loan_for(session, data.loan_id, bank_id, for_update=True)
     problems = _violations(session, loan, data, today, claim_id=None)
     decision = None
     if not problems:
@@ -250,7 +244,7 @@ def amend_claim(session: Session, claim: Claim, data: ClaimInput, *, actor: str,
     if claim.status != "returned":
         raise InvalidTransition(f"Claim {claim.id} is {claim.status}; only a returned claim can be amended.",
                                 extra={"current_status": claim.status})
-    loan = _loan_for(session, claim.loan_id, claim.bank_id)
+    loan = get_loan_for(session, claim.loan_id, claim.bank_id, for_update=True)
     problems = _violations(session, loan, data, today, claim_id=claim.id)
     decision = decide(session, loan, data.outstanding_principal, exclude_claim=claim.id) if not problems else None
     if decision is not None and decision.compensation == 0:

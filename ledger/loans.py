@@ -725,10 +725,11 @@ def get_loan_for(session: Session, loan_id: int, bank_id: int | None, *, for_upd
     if bank_id is not None:
         query = query.where(Loan.bank_id == bank_id)
     if for_update:
-        query = query.with_for_update()
+        # OF loans: the eager joins to the enterprise and rule version cannot be locked.
+        query = query.with_for_update(of=Loan)
     loan = session.scalar(query)
     if loan is None:
-        raise NotFound(f"No loan {loan_id}.", code="loan_not_found")
+        raise NotFound(f"No loan {loan_id}.", code="loan_not_found", errors={"loan_id": ["not found"]})
     return loan
 
 

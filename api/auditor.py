@@ -91,21 +91,6 @@ def _reader_session():  # type: ignore[no-untyped-def]
     return g.db
 
 
-def _entry(entry: AuditEntry) -> dict:  # type: ignore[type-arg]
-    return {
-        "seq": entry.seq,
-        "occurred_at": audit._utc_text(entry.occurred_at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
 @blp.route("/audit", endpoint="audit_log")
 class AuditLog(MethodView):
     @require_roles(*AUDIT_ROLES)
@@ -122,7 +107,7 @@ class AuditLog(MethodView):
         order = AuditEntry.seq.asc() if query["order"] == "asc" else AuditEntry.seq.desc()
         rows = session.scalars(base.order_by(order).limit(query["per_page"])
                                .offset((query["page"] - 1) * query["per_page"])).all()
-        return envelope([_entry(r) for r in rows], query, total)
+        return envelope([audit.entry_dict(r) for r in rows], query, total)
 
 
 @blp.route("/audit/verify", endpoint="audit_verify")

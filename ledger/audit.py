@@ -37,7 +37,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
 
 
-def _utc_text(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
     # SQLite hands datetimes back naive; they were written in UTC.
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -52,7 +52,7 @@ def _fields(seq: int, occurred_at: datetime, actor: str, action: str, entity_typ
             entity_id: str, before: Any, after: Any) -> dict[str, Any]:
     return {
         "seq": seq,
-        "occurred_at": _utc_text(occurred_at),
+        "occurred_at": utc_text(occurred_at),
         "actor": actor,
         "action": action,
         "entity_type": entity_type,
@@ -129,6 +129,16 @@ def _forget_rolled_back(session: Session, previous_transaction) -> None:  # type
     else:
         session.info.pop(_PENDING, None)
         session.info.pop(_SAVEPOINTS, None)
+
+
+def entry_dict(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as auditors read and export it: its hashed fields plus both hashes."""
+    return {
+        **_fields(entry.seq, entry.occurred_at, entry.actor, entry.action, entry.entity_type, entry.entity_id,
+                  entry.before, entry.after),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
-from .audit import _utc_text, canonical_json
+from .audit import canonical_json, entry_dict, utc_text
 from .models import Account, AuditEntry, JournalTransaction, Posting
 
 JOURNAL_COLUMNS = (
@@ -69,7 +69,7 @@ def journal_rows(session: Session, *, start: date | None = None, end: date | Non
                 "memo": memo,
                 "reverses": str(reverses) if reverses else None,
                 "created_by": created_by,
-                "created_at": _utc_text(created_at),
+                "created_at": utc_text(created_at),
                 "posting_id": posting_id,
                 "account": account,
                 "debit": format_amount(amount) if amount > 0 else None,
@@ -88,18 +88,7 @@ def audit_rows(session: Session, *, after_seq: int = 0, batch: int = 2000) -> It
     )
     try:
         for entry in result.scalars():
-            yield {
-                "seq": entry.seq,
-                "occurred_at": _utc_text(entry.occurred_at),
-                "actor": entry.actor,
-                "action": entry.action,
-                "entity_type": entry.entity_type,
-                "entity_id": entry.entity_id,
-                "before": entry.before,
-                "after": entry.after,
-                "prev_hash": entry.prev_hash,
-                "hash": entry.hash,
-            }
+            yield entry_dict(entry)
     finally:
         result.close()
 

@@ -10,7 +10,6 @@ boundary) and is shown as a sentence in the session's language.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -59,22 +58,9 @@ def claims_queue():  # type: ignore[no-untyped-def]
     except ValidationError as err:
         flash(t("form.invalid", fields=field_errors(err.messages)), "error")  # type: ignore[arg-type]
         query = ClaimQuery().load({})
-    stmt = select(Claim)
-    if query.get("status"):
-        stmt = stmt.where(Claim.status == query["status"])
-    if query.get("bank"):
-        stmt = stmt.join(Bank, Bank.id == Claim.bank_id).where(Bank.code == query["bank"])
-    if query.get("scheme"):
-        stmt = stmt.join(Scheme, Scheme.id == Claim.scheme_id).where(Scheme.code == query["scheme"])
-    if query.get("region"):
-        stmt = stmt.where(Claim.region.startswith(query["region"]))
     today = context.today()
-    if query.get("min_age_days") is not None:
-        stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=query["min_age_days"]))
-    if query.get("max_age_days") is not None:
-        stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=query["max_age_days"]))
-    newest_first = query["sort"].startswith("-")
-    stmt = stmt.order_by(Claim.submitted_at.desc() if newest_first else Claim.submitted_at, Claim.id)
+    filters = {k: query.get(k) for k in ("status", "bank", "scheme", "region", "min_age_days", "max_age_days")}
+    stmt = claims.queue_query(today=today, newest_first=query["sort"].startswith("-"), **filters)
     page = paginate(session, stmt, query["page"])
     banks = dict(session.execute(select(Bank.id, Bank.code).order_by(Bank.code)).all())
     schemes = list(session.scalars(select(Scheme.code).order_by(Scheme.code)))

@@ -1,7 +1,8 @@
 """The bureau's decisions: approve (with caps, repairs and reservations), reject, pay.
 
 Approval applies the limits that depend on history (SPEC §3.1 step 5): what is left of
-the enterprise's cap and of the bank's annual cap. Those are read-then-write, so the
+the enterprise's cap, of the bank's annual cap and of its portfolio cap on the loan's
+vintage (:mod:`ledger.portfolio`). Those are read-then-write, so the
 bank's row and the enterprise's row are locked first (``SELECT … FOR UPDATE``; SQLite
 serialises writers anyway), always in that order, so two approvals racing for the
 last part of a cap queue instead of both taking it.
@@ -23,6 +24,7 @@ from .claims import check_four_eyes, enterprise_compensated, stored_decision, st
 from .errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
 from .models import Bank, Claim, Enterprise, Reservation, User
 from .models.base import utcnow
+from .portfolio import apply_portfolio_cap
 from .subfunds import get_subfund, subfund_account
 
 
@@ -73,6 +75,7 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
     if caps.per_bank_annual_cap is not None:
         left = max(0, caps.per_bank_annual_cap - bank_annual_approved(session, claim, today.year))
         decision = rules.limit_to(decision, left, "per_bank_annual_cap")
+    decision = apply_portfolio_cap(session, claim, decision, ruleset)
     if decision.compensation == 0:
         raise InvalidTransition("Nothing is left of the caps for this claim: approve nothing, reject it instead.",
                                 code="cap_exhausted")

@@ -10,7 +10,16 @@ comes out (SPEC §3). Pure: no database, no web framework, standard library only
 - :mod:`rules.regions` knows GB/T 2260 region codes; :mod:`rules.money` amounts and ratios.
 """
 
-from rules.calculator import ClaimFacts, Decision, PayerLine, compute, limit_to, repair
+from rules.calculator import (
+    ClaimFacts,
+    Decision,
+    PayerLine,
+    compute,
+    limit_by_portfolio_cap,
+    limit_to,
+    portfolio_cap,
+    repair,
+)
 from rules.document import RuleIssue, RuleValidationError, load_file, load_json, load_toml, parse_rules
 from rules.eligibility import Violation, add_months, claim_timing_violations, registration_violations
 from rules.recoveries import RecoveryExceedsLoss, RecoveryResult, recovery_returns, recovery_share
@@ -20,6 +29,7 @@ from rules.ruleset import (
     PayerTemplate,
     Pool,
     RegionRatio,
+    Reporting,
     RuleSet,
     SizeTier,
     select_version,
@@ -37,6 +47,7 @@ __all__ = [
     "RecoveryExceedsLoss",
     "RecoveryResult",
     "RegionRatio",
+    "Reporting",
     "RuleIssue",
     "RuleSet",
     "RuleValidationError",
@@ -46,11 +57,13 @@ __all__ = [
     "add_months",
     "claim_timing_violations",
     "compute",
+    "limit_by_portfolio_cap",
     "limit_to",
     "load_file",
     "load_json",
     "load_toml",
     "parse_rules",
+    "portfolio_cap",
     "recovery_returns",
     "recovery_share",
     "registration_violations",

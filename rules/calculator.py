@@ -520,6 +520,37 @@ def limit_to(decision: Decision, cap: int, rule: str) -> Decision:
     return _resplit(decision, cap, _cap_step(rule, decision.compensation, cap, cap))
 
 
+def portfolio_cap(rate: Decimal, registered_principal: int) -> int:
+    """The portfolio cap of one vintage in fen: ROUND_HALF_UP(rate x registered principal)
+    (SPEC §3.1 step 5), rounded once from the exact product."""
+    if registered_principal < 0:
+        raise ValueError("registered principal must not be negative")
+    product = Fraction(rate) * registered_principal
+    return (2 * product.numerator + product.denominator) // (2 * product.denominator)
+
+
+def limit_by_portfolio_cap(decision: Decision, *, vintage: int, rate: Decimal, registered: int, used: int) -> Decision:
+    """Apply the bank's portfolio cap for the loan's disbursement year at approval, after
+    the annual cap (SPEC §3.1 step 5): what is left of ROUND_HALF_UP(rate x principal the
+    bank registered for that vintage) minus what was already approved on it. Recorded as
+    a ``portfolio_cap`` step when it bites; otherwise the decision comes back unchanged."""
+    cap = portfolio_cap(rate, registered)
+    left = cap - used if cap > used else 0
+    if decision.compensation <= left:
+        return decision
+    step = make_step(
+        "portfolio_cap",
+        vintage=vintage,
+        rate=format(rate, "f"),
+        registered=format_amount(registered),
+        cap=format_amount(cap),
+        used=format_amount(used),
+        before=format_amount(decision.compensation),
+        after=format_amount(left),
+    )
+    return _resplit(decision, left, step)
+
+
 def repair(decision: Decision, amount: int, reason: str) -> Decision:
     """The approver approves less than computed (SPEC §4), with a mandatory reason.
 
@@ -545,4 +576,13 @@ def repair(decision: Decision, amount: int, reason: str) -> Decision:
     return _resplit(decision, amount, step)
 
 
-__all__ = ["ClaimFacts", "Decision", "PayerLine", "compute", "limit_to", "repair"]
+__all__ = [
+    "ClaimFacts",
+    "Decision",
+    "PayerLine",
+    "compute",
+    "limit_by_portfolio_cap",
+    "limit_to",
+    "portfolio_cap",
+    "repair",
+]

@@ -35,6 +35,7 @@ from rules.ruleset import (
     PayerTemplate,
     Pool,
     RegionRatio,
+    Reporting,
     RuleSet,
     SizeTier,
 )
@@ -54,17 +55,31 @@ TOP_LEVEL_KEYS = (
     "claims",
     "payers",
     "pool",
+    "reporting",
 )
 REGION_RATIO_KEYS = ("region", "group", "ratio", "payers")
 SIZE_TIER_KEYS = ("up_to", "ratio")
 PAYER_KEYS = ("subfund", "share", "fallback")
 ELIGIBILITY_KEYS = ("categories_any", "max_loan_principal", "max_term_months", "registration_window_days")
-CLAIM_KEYS = ("min_overdue_days", "filing_window_days", "per_claim_cap", "per_enterprise_cap", "per_bank_annual_cap")
+CLAIM_KEYS = (
+    "min_overdue_days",
+    "filing_window_days",
+    "per_claim_cap",
+    "per_enterprise_cap",
+    "per_bank_annual_cap",
+    "portfolio_cap_rate",
+    "required_documents",
+    "decision_days",
+)
+REPORTING_KEYS = ("monthly_report_due_day",)
 POOL_KEYS = ("leverage", "npl_suspend_registrations", "npl_suspend_compensation")
 
 UPLIFT_MODES = ("sum", "max")
 TIER_MODES = ("whole", "marginal")
 
+#: A document kind named by ``required_documents`` ("loan_contract", "iou"): it becomes
+#: a form value and a file name part, so letters, digits and "_" only.
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SCHEME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: A sub-fund code once its placeholders are taken out.
@@ -594,6 +609,10 @@ def parse_rules(document: Mapping[str, Any]) -> RuleSet:
                 "per_claim_cap": lambda v, p: r.amount(v, p),
                 "per_enterprise_cap": lambda v, p: r.amount(v, p),
                 "per_bank_annual_cap": lambda v, p: r.amount(v, p),
+                "portfolio_cap_rate": r.ratio,
+                "required_documents": lambda v, p: _document_kinds(r, v, p),
+                # The bureau needs at least a day to decide; a year is already generous.
+                "decision_days": lambda v, p: _positive_count(r, v, p, most=366),
             },
         )
         if claims_doc is not None:
@@ -615,6 +634,17 @@ def parse_rules(document: Mapping[str, Any]) -> RuleSet:
                 "npl_suspend_registrations": r.ratio,
                 "npl_suspend_compensation": r.ratio,
             },
+        )
+
+    reporting_doc = None
+    if "reporting" in document:
+        reporting_doc = _read_section(
+            r,
+            document["reporting"],
+            "reporting",
+            REPORTING_KEYS,
+            # Day N of the following month; 31 means the month's last day in short months.
+            {"monthly_report_due_day": lambda v, p: _positive_count(r, v, p, most=31)},
         )
 
     payers: tuple[PayerTemplate, ...] = ()
@@ -664,11 +694,17 @@ def parse_rules(document: Mapping[str, Any]) -> RuleSet:
     if claims_doc:
         claims = ClaimRules(**claims_doc)  # type: ignore[arg-type]
         doc["claims"] = _section_doc(claims_doc, amounts=("per_claim_cap", "per_enterprise_cap", "per_bank_annual_cap"))
+        if "portfolio_cap_rate" in claims_doc:
+            doc["claims"]["portfolio_cap_rate"] = _ratio_text(claims_doc["portfolio_cap_rate"])  # type: ignore[arg-type]
     doc["payers"] = payer_docs
     pool = Pool()
     if pool_doc:
         pool = Pool(**pool_doc)  # type: ignore[arg-type]
         doc["pool"] = {key: _ratio_text(v) for key, v in pool_doc.items()}  # type: ignore[arg-type]
+    reporting = Reporting()
+    if reporting_doc:
+        reporting = Reporting(**reporting_doc)  # type: ignore[arg-type]
+        doc["reporting"] = dict(reporting_doc)
 
     return RuleSet(
         scheme=scheme,
@@ -684,6 +720,7 @@ def parse_rules(document: Mapping[str, Any]) -> RuleSet:
         eligibility=eligibility,
         claims=claims,
         pool=pool,
+        reporting=reporting,
         payers=payers,
         canonical_json=json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
     )
@@ -700,6 +737,29 @@ def _categories(r: _Reader, value: object, path: str) -> tuple[str, ...] | None:
             r.error(f"{path}[{i}]", f'"{name}" is already listed')
         elif name is not None:
             out.append(name)
+    return tuple(out) if len(out) == len(value) else None
+
+
+def _positive_count(r: _Reader, value: object, path: str, *, most: int) -> int | None:
+    number = r.count(value, path, most=most)
+    if number == 0:
+        r.error(path, "must be at least 1")
+        return None
+    return number
+
+
+def _document_kinds(r: _Reader, value: object, path: str) -> tuple[str, ...] | None:
+    if not isinstance(value, (list, tuple)) or not value:
+        r.error(path, 'must list at least one document kind, such as ["loan_contract"] (leave the key out for none)')
+        return None
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not _KIND_RE.match(item):
+            r.error(f"{path}[{i}]", 'must be a kind of lowercase letters, digits and "_", such as "loan_contract"')
+        elif item in out:
+            r.error(f"{path}[{i}]", f'"{item}" is already listed')
+        else:
+            out.append(item)
     return tuple(out) if len(out) == len(value) else None
 
 

@@ -85,6 +85,19 @@ class ClaimRules:
     per_claim_cap: int | None = None
     per_enterprise_cap: int | None = None
     per_bank_annual_cap: int | None = None
+    #: EIF-style portfolio cap: compensation on one vintage (the bank's loans disbursed
+    #: in one calendar year) <= rate x the principal registered for that vintage.
+    portfolio_cap_rate: Decimal | None = None
+    #: Document kinds a claim needs before a reviewer may recommend approval.
+    required_documents: tuple[str, ...] = ()
+    #: The bureau decides within N days of (re)submission (the SLA clock).
+    decision_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Reporting:
+    #: The loan-level report for month M is due by this day of M+1.
+    monthly_report_due_day: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ class RuleSet:
     #: The normalized document as compact JSON, keys in parse_rules' canonical order:
     #: the identity of the version. Read it through :attr:`document`.
     canonical_json: str = field(repr=False)
+    reporting: Reporting = field(default_factory=Reporting)
 
     # Derived once per version, so that computing a claim is lookups and integer
     # arithmetic only (ratios in ten-thousandths, RATIO_SCALE).
@@ -280,6 +294,7 @@ __all__ = [
     "Pool",
     "RegionMatch",
     "RegionRatio",
+    "Reporting",
     "RuleSet",
     "SizeTier",
     "TierMode",

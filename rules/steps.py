@@ -34,6 +34,7 @@ RULE_NAMES_ZH = {
     "per_claim_cap": "单笔补偿上限",
     "per_enterprise_cap": "单户累计补偿上限",
     "per_bank_annual_cap": "银行年度补偿上限",
+    "portfolio_cap": "组合补偿上限",
 }
 
 
@@ -218,6 +219,16 @@ def _fill_failed(p: Params) -> bool:
     return p.get("expanded") is None
 
 
+def _portfolio_cap_en(p: Params) -> str:
+    return (f"portfolio_cap: {p['before']} -> {p['after']} (vintage {p['vintage']}: {p['rate']} x "
+            f"{p['registered']} registered = {p['cap']}, {p['used']} already approved)")
+
+
+def _portfolio_cap_zh(p: Params) -> str:
+    return (f"组合补偿上限（{p['vintage']} 年发放：{p['rate']} × 备案本金 {p['registered']} = {p['cap']}，"
+            f"已批准 {p['used']}）：{p['before']} → {p['after']}")
+
+
 def _payer_fallback_en(p: Params) -> str:
     if _fill_failed(p):
         return f"payer_fallback: {p['template']} cannot be filled for {p['region']} -> {p['fallback']}"
@@ -312,6 +323,7 @@ _EN: dict[str, Callable[[Params], str]] = {
     "eligible_loss": _eligible_loss_en,
     "compensation": _compensation_en,
     **{rule: _cap_en(rule) for rule in _CAPS},
+    "portfolio_cap": _portfolio_cap_en,
     "payer_fallback": _payer_fallback_en,
     "payer_missing": _payer_missing_en,
     "split": _split_en,
@@ -329,6 +341,7 @@ _ZH: dict[str, Callable[[Params], str]] = {
     "eligible_loss": _eligible_loss_zh,
     "compensation": _compensation_zh,
     **{rule: _cap_zh(rule) for rule in _CAPS},
+    "portfolio_cap": _portfolio_cap_zh,
     "payer_fallback": _payer_fallback_zh,
     "payer_missing": _payer_missing_zh,
     "split": _split_zh,

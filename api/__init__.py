@@ -15,11 +15,12 @@ from flask_wtf.csrf import CSRFProtect
 from ledger.db import make_engine, make_sessionmaker
 from ledger.migrate import upgrade
 
-from . import db, docs, errors
+from . import db, docs, errors, security
 from .errors import ApiError
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
-ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME")
+ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
+                "CONSOLE_LOGIN_RATE_LIMIT")
 
 
 class LedgerApi(Api):
@@ -29,11 +30,12 @@ class LedgerApi(Api):
         errors.init_app(self._app)
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """The app; ``serving=False`` is the administrative CLI (see ``security.check_secret_key``)."""
     app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY="dev-only-change-me",
+        SECRET_KEY=security.DEVELOPMENT_SECRET_KEY,
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'ledger.sqlite3'}",
         BUSINESS_DATE=None,
         FUND_NAME="科技信贷风险补偿资金池",
@@ -56,11 +58,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         },
         #: Endpoints whose request body is not JSON (uploads, PDFs).
         RAW_BODY_ENDPOINTS=set(),
+        # Per-address throttling of console logins (Flask-Limiter), in front of the
+        # per-account lock-out. In-memory counts are per process: with several workers
+        # set a shared storage, e.g. "redis://host:6379" (see README).
+        RATELIMIT_STORAGE_URI="memory://",
+        CONSOLE_LOGIN_RATE_LIMIT="10 per minute;60 per hour",
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_mapping({k: os.environ[k] for k in ENV_SETTINGS if os.environ.get(k)})
     if config:
         app.config.from_mapping(config)
+    security.check_secret_key(app, serving=serving)
 
     engine = make_engine(app.config["DATABASE_URL"])
     if app.config["AUTO_MIGRATE"]:
@@ -74,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = LedgerApi(app)
     _register_blueprints(api, csrf)
     docs.init_app(app)
+    security.init_app(app)
     _register_request_guards(app)
 
     import console

@@ -148,7 +148,9 @@ def register_commands(app: Flask) -> None:
 def _create_app():  # type: ignore[no-untyped-def]
     from . import create_app
 
-    return create_app()
+    # Administrative commands (and the development server) may run with the development
+    # SECRET_KEY, with a warning; wsgi:app, what production serves, refuses it.
+    return create_app(serving=False)
 
 
 main = FlaskGroup(

@@ -64,6 +64,7 @@ import json
 import os
 import pstats
 import queue
+import secrets
 import signal
 import socket
 import subprocess
@@ -274,7 +275,8 @@ def gunicorn(database_url: str, *, app: str, workers: int, worker_class: str,
              threads: int) -> Iterator[tuple[int, int]]:
     """A gunicorn serving ``app`` on the bench database; yields (port, master pid); always stopped."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "BUSINESS_DATE": BUSINESS_DATE}
+    env = {"SECRET_KEY": secrets.token_hex(32), **os.environ, "DATABASE_URL": database_url,
+           "BUSINESS_DATE": BUSINESS_DATE}
     command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
                "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--timeout", "120",
                "--graceful-timeout", "10", "--keep-alive", "30"]

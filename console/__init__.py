@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     # Importing the view modules registers their routes on the blueprint (once per process).
     from . import audit, claims, errors, layout, login, statements, subfunds  # noqa: F401
     from .formatting import init_app as init_formatting
+    from .throttle import init_app as init_throttle
 
     secure = app.config.get("CONSOLE_SECURE_COOKIES")
     if secure is None:
@@ -42,11 +43,10 @@ def init_app(app: Flask) -> None:
     # A form's token lives as long as the session, not flask-wtf's default hour: an
     # officer reading a long claim must not lose the approval they then type.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    if secure and app.config.get("SECRET_KEY") == "dev-only-change-me":
-        log.warning("SECRET_KEY is the development default: console sessions can be forged. Set SECRET_KEY.")
 
     app.register_blueprint(bp)
     init_formatting(app)
+    init_throttle(app)
 
     @app.get("/")
     def _root():  # type: ignore[no-untyped-def]

@@ -243,6 +243,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.403": ("您的角色无权访问此页面或执行此操作。", "Your roles do not allow this page or action."),
     "error.404": ("未找到所请求的内容。", "Not found."),
     "error.405": ("不支持此请求方法。", "This method is not allowed here."),
+    "error.429": ("尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
     "error.500": ("系统内部错误，已记录，请联系管理员。", "An internal error occurred; it has been logged."),
     "error.home": ("返回首页", "Back to the console"),
     "form.invalid": ("请检查填写内容：{fields}", "Please check: {fields}"),

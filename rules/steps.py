@@ -163,7 +163,8 @@ def _uplift_zh(p: Params) -> str:
 def _max_ratio_en(p: Params) -> str:
     if p.get("implicit"):
         return f"max_ratio: {p['before']} -> {p['ratio']} (never more than the loss)"
-    return f"max_ratio: {p['before']} -> {p['ratio']}"
+    # The limit itself is shown: "0.50 -> 0.50" alone would not say what was checked.
+    return f"max_ratio: {p['before']} (limit {p['max']}) -> {p['ratio']}"
 
 
 def _max_ratio_zh(p: Params) -> str:

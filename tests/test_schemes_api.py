@@ -75,7 +75,7 @@ def test_quote_explains_the_cap_and_fallback(client, published, admin):
         "loan_principal": "8000000.00", "outstanding_principal": "7654321.09", "disbursed_on": "2026-03-01"})
     details = [s["detail"] for s in r.json["steps"]]
     assert "region_ratio: 440500 in YDXB -> 0.70" in details
-    assert "max_ratio: 0.85 -> 0.80" in details
+    assert "max_ratio: 0.85 (limit 0.80) -> 0.80" in details
     assert "per_claim_cap: 6123456.87 -> 5000000.00" in details
     r = client.post("/api/v1/schemes/GD-KJD/quote", headers=admin, json={
         "region": "440106", "categories": ["tech_sme"], "loan_principal": "2000000.00",

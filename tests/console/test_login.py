@@ -151,3 +151,35 @@ def test_language_switch_is_kept_in_the_session(client, world):
 def test_root_goes_to_the_console(client):
     assert client.get("/").location == "/console/"
     assert client.get("/console/").location == "/console/login"
+
+
+def test_failed_logins_are_throttled_per_address_before_the_lock_out(database_url, world, session):
+    # A low limit (tests only): the third failure from one address within the minute is
+    # refused with 429 before the password is even checked, so it cannot lock anyone.
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "CONSOLE_LOGIN_RATE_LIMIT": "2 per minute"})
+    try:
+        client = app.test_client()
+        assert login(client, "approver", "guess 1").status_code == 401
+        assert login(client, "auditor", "guess 2").status_code == 401
+        third = login(client, "admin", "guess 3")
+        assert third.status_code == 429
+        assert "尝试次数过多" in third.get_data(as_text=True)
+        assert third.headers["X-Frame-Options"] == "DENY"
+        assert "user.login_failed" not in _audit_actions(session, "admin")
+        # Another address is not affected, and the page itself is still served.
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+        assert login(other, "approver").status_code == 302
+        assert client.get("/console/login").status_code == 200
+    finally:
+        app.extensions["ledger_engine"].dispose()
+
+
+def test_successful_logins_are_not_counted(database_url, world):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "CONSOLE_LOGIN_RATE_LIMIT": "2 per minute"})
+    try:
+        client = app.test_client()
+        for _ in range(4):
+            assert login(client, "approver").status_code == 302
+    finally:
+        app.extensions["ledger_engine"].dispose()

@@ -399,3 +399,15 @@ def test_claim_facts_are_checked():
         ClaimFacts("440106", (), 0, 0)
     with pytest.raises(ValueError):
         ClaimFacts("440106", (), 1, -1)
+
+
+def test_max_ratio_step_shows_the_limit_also_when_it_does_not_bite(make_rules):
+    # SPEC §3.1: every step shows the rule key, its input and its result; the English
+    # step must name the limit checked just as the Chinese one does (issue 10).
+    rules = make_rules(base_ratio="0.50", max_ratio="0.80")
+
+    decision = compute(rules, ClaimFacts("440106", set(), 100_00, 100_00), subfund_exists=everything_exists)
+
+    step = next(s for s in decision.steps if s.rule == "max_ratio")
+    assert step.detail == "max_ratio: 0.50 (limit 0.80) -> 0.50"
+    assert "0.80" in step.render("zh")

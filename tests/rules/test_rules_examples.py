@@ -45,7 +45,7 @@ def test_dg_kbd_caps_a_firm_with_every_uplift_at_80_percent(dg_rules, claim, yua
     )
 
     assert decision.ratio_text == "0.8000"
-    assert decision.steps[2].detail == "max_ratio: 0.85 -> 0.80"
+    assert decision.steps[2].detail == "max_ratio: 0.85 (limit 0.80) -> 0.80"
     assert decision.compensation == yuan("7,200,000.00")
     assert [(p.subfund, p.amount) for p in decision.payers] == [
         ("CITY-441900", yuan("4,320,000.00")),

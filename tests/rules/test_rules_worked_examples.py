@@ -80,7 +80,7 @@ def test_example_3_steps_show_both_caps(gd_rules, subfund_exists, claim):
     assert details[:3] == [
         "region_ratio: 440500 in YDXB -> 0.70",
         "uplift: agri_tech +0.10, specialized_town +0.05 -> +0.15",
-        "max_ratio: 0.85 -> 0.80",
+        "max_ratio: 0.85 (limit 0.80) -> 0.80",
     ]
     assert "compensation: 0.80 x 7654321.09 -> 6123456.87" in details
     assert "per_claim_cap: 6123456.87 -> 5000000.00" in details

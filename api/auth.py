@@ -36,6 +36,9 @@ def _authenticate() -> User:
     user = ledger_auth.authenticate(db.session(), token.strip())
     if user is None:
         raise ApiError(401, "invalid_token", "The API token is unknown or revoked.", headers=challenge)
+    if not ledger_auth.usable(user):
+        raise ApiError(403, "conflicting_roles", "This user's roles break the rule that the bank role is exclusive; "
+                       "an administrator must fix them before it can act.")
     return user
 
 
@@ -60,6 +63,8 @@ def require_roles(*roles: str) -> Callable[[F], F]:
 def bank_id_of_caller() -> int | None:
     """The bank a bank-role caller acts for; None for bureau roles and auditors."""
     user = current_user()
-    if user.roles & set(BUREAU_READ):
-        return None
-    return user.bank_id
+    # The bank role decides, whatever else is stored: a bank user never sees beyond its
+    # bank (roles are exclusive, and _authenticate refuses a user breaking that).
+    if "bank" in user.roles:
+        return user.bank_id
+    return None

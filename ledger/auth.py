@@ -24,6 +24,28 @@ TOKEN_PREFIX = "rcl_"
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
 
 
+def roles_problem(roles: Iterable[str], *, has_bank: bool) -> str | None:
+    """Why a set of roles may not be held together (SPEC §4: bank roles are exclusive).
+
+    A bank user sees its own bank's data only; any bureau role would widen that to
+    every bank's (and let a bank review its own claims). A bureau user acts for no bank.
+    """
+    roles = set(roles)
+    if "bank" in roles and len(roles) > 1:
+        others = ", ".join(sorted(roles - {"bank"}))
+        return f"the bank role is exclusive: a bank user holds no other role (not {others})"
+    if "bank" not in roles and has_bank:
+        return "only a user with the bank role acts for a bank"
+    return None
+
+
+def usable(user: User) -> bool:
+    """False for a user whose stored roles break the exclusivity rule (rows written
+    before it was enforced, or by hand): such a user is refused everywhere until an
+    administrator fixes the roles, rather than guessed to be one or the other."""
+    return roles_problem(user.roles, has_bank=user.bank_id is not None) is None
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -53,6 +75,10 @@ def create_user(
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
         raise ValidationFailed(f"Roles must be among {', '.join(ROLES)}.", errors={"roles": [f"unknown role {r}" for r in unknown] or ["at least one role"]})
+    conflict = roles_problem(roles, has_bank=bool(bank_code))
+    if conflict:
+        field = "bank" if "bank" not in roles else "roles"
+        raise ValidationFailed(f"Refused: {conflict}.", errors={field: [conflict]}, code="exclusive_bank_role")
     if session.scalar(select(User.id).where(User.name == name)):
         raise AlreadyExists(f"A user named {name} exists.")
     bank = None

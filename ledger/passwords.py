@@ -123,7 +123,9 @@ def check_login(session: Session, name: str, password: str, *, roles: frozenset[
         audit.record(session, actor=user.name, action="user.login_failed", entity_type="user",
                      entity_id=user.name, after={"failed_logins": user.failed_logins})
         return LoginAttempt(INVALID, user)
-    if roles is not None and not user.roles & set(roles):
+    if (roles is not None and not user.roles & set(roles)) or "bank" in user.roles:
+        # A bank user (whatever other roles were stored against the exclusivity rule)
+        # never gets the bureau's console.
         return LoginAttempt(NOT_ALLOWED, user)
     user.failed_logins = 0
     user.locked_until = None

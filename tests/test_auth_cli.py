@@ -74,3 +74,44 @@ def test_load_rules_publishes_once(runner, client, make_user, tmp_path):
     (tmp_path / "bad.toml").write_text('scheme = "X-1"\neffective_from = "2026-01-01"\nbase_ratio = "1.5"\n')
     bad = runner.invoke(args=["load-rules", str(tmp_path)])
     assert bad.exit_code == 1 and "base_ratio" in bad.output
+
+
+# -- SPEC §4: bank roles are exclusive (issue 10) --------------------------------------
+
+
+def test_a_bank_user_can_hold_no_other_role(runner, session, make_bank):
+    make_bank("ICBC-GD")
+    result = runner.invoke(args=["create-user", "X", "--role", "bank", "--role", "reviewer", "--bank", "ICBC-GD"])
+    assert result.exit_code == 1
+    assert "exclusive_bank_role" in result.output and "rcl_" not in result.output
+    from ledger.models import User
+
+    session.expire_all()
+    assert session.scalar(select(User).where(User.name == "X")) is None
+
+
+def test_a_bureau_user_acts_for_no_bank(runner, make_bank):
+    make_bank("ICBC-GD")
+    result = runner.invoke(args=["create-user", "Y", "--role", "reviewer", "--bank", "ICBC-GD"])
+    assert result.exit_code == 1 and "exclusive_bank_role" in result.output
+
+
+def test_a_stored_user_breaking_the_rule_is_refused_by_api_and_console(client, session, make_bank, make_user):
+    # Rows written before the rule (or by hand): neither a bank nor a reviewer view.
+    from ledger import passwords
+    from ledger.models import Bank, User, UserRole
+
+    make_bank("ICBC-GD")
+    token = make_user("reviewer", name="mixed")
+    user = session.scalar(select(User).where(User.name == "mixed"))
+    user.bank_id = session.scalar(select(Bank.id).where(Bank.code == "ICBC-GD"))
+    user.role_rows.append(UserRole(role="bank"))
+    session.commit()
+    passwords.set_password(session, "mixed", "correct horse battery", actor="test")
+    session.commit()
+
+    for path in ("/api/v1/claims", "/api/v1/loans", "/api/v1/subfunds"):
+        r = client.get(path, headers=bearer(token))
+        assert (r.status_code, r.json["code"]) == (403, "conflicting_roles"), path
+    assert passwords.check_login(session, "mixed", "correct horse battery").outcome == passwords.NOT_ALLOWED
+    session.rollback()

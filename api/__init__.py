@@ -20,7 +20,7 @@ from .errors import ApiError
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
-                "CONSOLE_LOGIN_RATE_LIMIT")
+                "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS")
 
 
 class LedgerApi(Api):
@@ -56,6 +56,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
+        # Webhooks (SPEC §4a): refuse private, loopback and link-local targets, and
+        # plain http, unless these say otherwise (tests, a receiver on one network).
+        WEBHOOK_ALLOW_PRIVATE=False,
+        WEBHOOK_REQUIRE_HTTPS=True,
+        #: Seconds a worker holds a delivery it claimed (a killed worker's run out).
+        WEBHOOK_LEASE_SECONDS=60,
         #: Endpoints whose request body is not JSON (uploads, PDFs).
         RAW_BODY_ENDPOINTS=set(),
         # Per-address throttling of console logins (Flask-Limiter), in front of the
@@ -102,9 +108,11 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
-    from . import auditor, claims, debts, enterprises, exposure, health, loans, schemes, statements, subfunds
+    from . import (auditor, claims, debts, enterprises, events, exposure, health, loans, schemes, statements, subfunds,
+                   webhooks)
 
-    for module in (claims, debts, exposure, health, schemes, subfunds, enterprises, loans, statements, auditor):
+    for module in (claims, debts, exposure, health, schemes, subfunds, enterprises, loans, statements, auditor, events,
+                   webhooks):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
 

@@ -67,9 +67,18 @@ MATRIX = {
     ("POST", "/api/v1/journal/check"): AUDIT_TOOLS,
     ("GET", "/api/v1/exports/journal.{fmt}"): AUDIT_TOOLS,
     ("GET", "/api/v1/exports/audit.{fmt}"): AUDIT_TOOLS,
+    ("GET", "/api/v1/events"): ANY,
+    ("GET", "/api/v1/webhooks"): OWNER_OR_BUREAU,
+    ("POST", "/api/v1/webhooks"): {"bank"},
+    ("GET", "/api/v1/webhooks/{webhook_id}"): OWNER_OR_BUREAU,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): {"bank"},
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): {"bank"},
+    ("POST", "/api/v1/webhooks/{webhook_id}/ping"): {"bank"},
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNER_OR_BUREAU,
 }
 PATH_VALUES = {"{claim_id}": "1", "{code}": "BANK-A", "{version}": "1", "{credit_code}": "91440703MA00000001",
-               "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv"}
+               "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv",
+               "{webhook_id}": "1"}
 
 
 def test_the_matrix_names_every_operation(client):

@@ -14,16 +14,19 @@ from .claims import (
     Recovery,
 )
 from .enterprises import Enterprise, EnterpriseBank
+from .events import Event
 from .journal import CREDIT, DEBIT, Account, JournalTransaction, Posting, Reservation
 from .loans import LOAN_STATUSES, Loan, LoanEvent
 from .schemes import RuleVersion, Scheme
 from .statements import Statement
 from .subfunds import OWNER_TYPES, SUBFUND_ACCOUNTS, SubFund
+from .webhooks import DELIVERY_STATUSES, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "BUREAU_ROLES",
     "CLAIM_STATUSES",
     "CREDIT",
+    "DELIVERY_STATUSES",
     "DEBIT",
     "LOAN_STATUSES",
     "OPEN_CLAIM_STATUSES",
@@ -42,6 +45,7 @@ __all__ = [
     "Clawback",
     "Enterprise",
     "EnterpriseBank",
+    "Event",
     "IdempotencyRecord",
     "JournalTransaction",
     "Loan",
@@ -55,4 +59,7 @@ __all__ = [
     "SubFund",
     "User",
     "UserRole",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

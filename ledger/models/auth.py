@@ -70,7 +70,13 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     #: SHA-256 hex of the whole token; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: What the holder calls it ("core banking", "rotated 2026-06-30").
+    name: Mapped[str] = mapped_column(String(80), default="default", server_default="default")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Refused from this moment (a rotated token's grace period ends here).
+    expires_at: Mapped[datetime | None]
+    #: Refreshed at most once a minute (ledger.auth.LAST_USED_GRANULARITY).
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")

@@ -11,7 +11,7 @@ from ledger.models import OWNER_TYPES
 from . import db
 from .auth import BUREAU_READ, actor_name, require_roles
 from .fields import Money
-from .pagination import PageQuery, envelope, page_schema
+from .pagination import CursorQuery, PageQuery, cursor_page_schema, encode_cursor, envelope, page_schema
 from .parsing import Blueprint
 
 blp = Blueprint("subfunds", __name__, url_prefix="/api/v1/subfunds", description="Sub-funds (子基金) and their money")
@@ -63,6 +63,9 @@ class MovementOut(Schema):
     reference = fields.String(allow_none=True)
     changes = fields.Dict(keys=fields.String(), values=Money(allow_negative=True),
                           metadata={"description": "Change of each of the sub-fund's balances"})
+    balances_after = fields.Dict(keys=fields.String(), values=Money(allow_negative=True),
+                                 metadata={"description": "Each changed balance just after this movement, "
+                                                          "in journal order"})
 
 
 def _out(subfund) -> dict:  # type: ignore[no-untyped-def]
@@ -141,11 +144,19 @@ class Contributions(MethodView):
 @blp.route("/<code>/movements")
 class Movements(MethodView):
     @require_roles(*BUREAU_READ)
-    @blp.arguments(PageQuery, location="query")
-    @blp.response(200, page_schema(MovementOut, "MovementPage"))
+    @blp.arguments(CursorQuery, location="query")
+    @blp.response(200, cursor_page_schema(MovementOut, "MovementPage"))
     def get(self, query, code: str):  # type: ignore[no-untyped-def]
-        """Journal movements touching the sub-fund, oldest first."""
+        """Journal movements touching the sub-fund, oldest first, with the balances after each.
+
+        Cursor-paginated: follow `next_cursor` until it is null. Every page costs the same
+        however long the sub-fund's history is (no page numbers, no total).
+        """
         session = db.session()
         subfund = service.get_subfund(session, code)
-        items, total = service.movements(session, subfund, page=query["page"], per_page=query["per_page"])
-        return envelope([m.__dict__ for m in items], query, total)
+        page = service.movements(session, subfund, after=query["cursor"], limit=query["per_page"])
+        return {
+            "items": [m.__dict__ for m in page.items],
+            "per_page": query["per_page"],
+            "next_cursor": None if page.next_after is None else encode_cursor(page.next_after),
+        }

@@ -18,6 +18,7 @@ from datetime import date
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .errors import (
     AlreadyExists,
@@ -42,6 +43,7 @@ _APPLY_DELTA = (
     .where(_accounts.c.id == bindparam("account_id"))
     .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + bindparam("delta") >= 0))
     .values(balance=_accounts.c.balance + bindparam("delta"))
+    .returning(_accounts.c.balance)
 )
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_HEADER = insert(_transactions)
@@ -131,6 +133,7 @@ def post_transaction(
         with session.begin_nested():
             _write(session, legs, values)
     except IntegrityError:
+        _forget_balances(session, legs)  # the savepoint undid the UPDATEs
         if reverses is not None:
             raise AlreadyReversed(f"Transaction {reverses} was already reversed.") from None
         raise AlreadyExists(f"A movement with key {dedupe_key} was already recorded.", code="duplicate_movement") from None
@@ -138,31 +141,48 @@ def post_transaction(
 
 
 def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> None:
-    """Cached balances, then postings, then the header (whose trigger checks the sum)."""
+    """Cached balances, then postings, then the header (whose trigger checks the sum).
+
+    Each account's UPDATE returns its new balance, from which every posting gets its
+    ``balance_after``: the row is locked from that UPDATE to the commit, so the account's
+    postings are numbered in the same order as its balance moved.
+    """
     deltas: dict[int, int] = defaultdict(int)
     by_id: dict[int, Account] = {}
     for leg in legs:
         by_id[leg.account.id] = leg.account
-        deltas[leg.account.id] += leg.amount
+        deltas[leg.account.id] += leg.amount if leg.account.normal_side == DEBIT else -leg.amount
 
     # Fixed lock order (by account id) so that concurrent transactions touching the
-    # same accounts queue instead of deadlocking.
+    # same accounts queue instead of deadlocking. A net-zero account is updated too:
+    # the lock is what makes its postings' running balance exact.
+    running: dict[int, int] = {}
     for account_id in sorted(deltas):
         account = by_id[account_id]
-        delta = deltas[account_id] if account.normal_side == DEBIT else -deltas[account_id]
-        if delta == 0:
-            continue
-        result = session.execute(_APPLY_DELTA, {"account_id": account_id, "delta": delta})
-        if result.rowcount != 1:
+        delta = deltas[account_id]
+        balance = session.execute(_APPLY_DELTA, {"account_id": account_id, "delta": delta}).scalar_one_or_none()
+        if balance is None:
+            _forget_balances(session, legs)  # what this call already set stands until rollback
             balance = session.scalar(select(_accounts.c.balance).where(_accounts.c.id == account_id))
             raise InsufficientFunds(account.code, -(int(balance or 0) + delta))
-        session.expire(account, ["balance"])
+        # The request already knows the new balance: no reload of the account later.
+        set_committed_value(account, "balance", int(balance))
+        running[account_id] = int(balance) - delta
 
-    session.execute(
-        _INSERT_POSTINGS,
-        [{"transaction_id": values["id"], "account_id": leg.account.id, "amount": leg.amount} for leg in legs],
-    )
+    rows = []
+    for leg in legs:
+        account = leg.account
+        running[account.id] += leg.amount if account.normal_side == DEBIT else -leg.amount
+        rows.append({"transaction_id": values["id"], "account_id": account.id, "amount": leg.amount,
+                     "balance_after": running[account.id]})
+    session.execute(_INSERT_POSTINGS, rows)
     session.execute(_INSERT_HEADER, values)
+
+
+def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:
+    for leg in legs:
+        if leg.account in session:
+            session.expire(leg.account, ["balance"])
 
 
 def find_by_dedupe_key(session: Session, dedupe_key: str) -> JournalTransaction | None:

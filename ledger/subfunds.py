@@ -7,14 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
 from . import audit, journal
 from .errors import AlreadyExists, NotFound, ValidationFailed
-from .models import OWNER_TYPES, SUBFUND_ACCOUNTS, Account, JournalTransaction, Posting, SubFund
+from .models import DEBIT, OWNER_TYPES, SUBFUND_ACCOUNTS, Account, JournalTransaction, Posting, SubFund
 
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,39}$")
 
@@ -126,35 +126,86 @@ class Movement:
     reference: str | None
     #: Change in fen of each of the sub-fund's accounts touched, by purpose.
     changes: dict[str, int]
+    #: Each touched account's balance just after this movement, in journal order.
+    balances_after: dict[str, int]
+    #: Where the movement sits in the sub-fund's journal order (its first posting on the
+    #: sub-fund's accounts): the keyset that pages continue from.
+    position: int
 
 
-def movements(session: Session, subfund: SubFund, *, page: int = 1, per_page: int = 50) -> tuple[list[Movement], int]:
-    """Journal transactions touching the sub-fund, oldest first, one page at a time."""
-    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.code.like(f"subfund:{subfund.code}:%")))}
-    touching = (
-        select(JournalTransaction.seq)
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
-        .where(Posting.account_id.in_(accounts))
-        .distinct()
-    )
-    total = session.scalar(select(func.count()).select_from(touching.subquery())) or 0
-    seqs = session.scalars(touching.order_by(JournalTransaction.seq).limit(per_page).offset((page - 1) * per_page)).all()
-    if not seqs:
-        return [], total
+@dataclass(frozen=True)
+class MovementPage:
+    items: list[Movement]
+    #: Position of the last item when more may follow, else None.
+    next_after: int | None
+
+
+def movements(session: Session, subfund: SubFund, *, after: int = 0, limit: int = 50) -> MovementPage:
+    """Journal transactions touching the sub-fund, in journal order, after a position.
+
+    Keyset pagination: each of the sub-fund's accounts is read from its
+    ``(account_id, id)`` index starting after ``after``, at most ``limit + 1`` postings
+    each, so a page costs the same whether the account holds ten or ten million
+    postings before it. A movement's position is its first posting on the sub-fund's
+    accounts; movements are ordered by it and a page continues after the last one.
+    """
+    codes = {subfund.account_code(purpose): purpose for purpose in SUBFUND_ACCOUNTS}
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.code.in_(codes)))}
+    fetch = limit + 1
+    while True:
+        streams = [
+            select(Posting.account_id, Posting.id, Posting.transaction_id)
+            .where(Posting.account_id == account_id, Posting.id > after)
+            .order_by(Posting.id)
+            .limit(fetch)
+            .subquery()
+            for account_id in sorted(accounts)
+        ]
+        heads = session.execute(union_all(*(select(*sq.c) for sq in streams))).all()
+        # Every account's postings are known up to ``complete``: the last one read of each
+        # account whose stream was cut off by the limit.
+        read: dict[int, list[int]] = {}
+        for account_id, posting_id, _txn in heads:
+            read.setdefault(account_id, []).append(posting_id)
+        cut = [max(ids) for ids in read.values() if len(ids) == fetch]
+        complete = min(cut) if cut else None
+        candidates = {txn for _acc, posting_id, txn in heads if complete is None or posting_id <= complete}
+        found = _movements_of(session, accounts, codes, candidates, after)
+        page = found[:limit]
+        more = complete is not None or len(found) > limit
+        if page or not more:
+            break
+        fetch *= 4  # only movements that started before ``after`` were read: read further
+    next_after = page[-1].position if more and page else None
+    return MovementPage(page, next_after)
+
+
+def _movements_of(session: Session, accounts: dict[int, Account], codes: dict[str, str],
+                  transaction_ids: set[uuid.UUID], after: int) -> list[Movement]:
+    """The given transactions as movements of the sub-fund, those positioned after ``after``."""
+    if not transaction_ids:
+        return []
     rows = session.execute(
-        select(JournalTransaction, Posting.account_id, Posting.amount)
+        select(JournalTransaction.seq, JournalTransaction.id, JournalTransaction.kind, JournalTransaction.effective_on,
+               JournalTransaction.memo, JournalTransaction.reference,
+               Posting.id, Posting.account_id, Posting.amount, Posting.balance_after)
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
-        .where(JournalTransaction.seq.in_(seqs), Posting.account_id.in_(accounts))
-        .order_by(JournalTransaction.seq, Posting.id)
+        .where(JournalTransaction.id.in_(transaction_ids), Posting.transaction_id.in_(transaction_ids))
+        .order_by(Posting.id)
     ).all()
-    prefix = f"subfund:{subfund.code}:"
-    result: dict[int, Movement] = {}
-    for txn, account_id, amount in rows:
-        account = accounts[account_id]
-        change = amount if account.normal_side == "debit" else -amount
-        movement = result.setdefault(
-            txn.seq, Movement(txn.seq, txn.id, txn.kind, txn.effective_on, txn.memo, txn.reference, {})
-        )
-        purpose = account.code.removeprefix(prefix)
+    # Filtered here, not in SQL: with an account condition the planner may read the
+    # accounts' postings whole instead of these transactions' few.
+    result: dict[uuid.UUID, Movement] = {}
+    for seq, txn_id, kind, effective_on, memo, reference, posting_id, account_id, amount, balance_after in rows:
+        account = accounts.get(account_id)
+        if account is None:
+            continue
+        purpose = codes[account.code]
+        movement = result.get(txn_id)
+        if movement is None:
+            movement = result[txn_id] = Movement(seq, txn_id, kind, effective_on, memo, reference, {}, {}, posting_id)
+        change = amount if account.normal_side == DEBIT else -amount
         movement.changes[purpose] = movement.changes.get(purpose, 0) + change
-    return list(result.values()), total
+        if balance_after is not None:
+            movement.balances_after[purpose] = int(balance_after)
+    return sorted((m for m in result.values() if m.position > after), key=lambda m: m.position)

@@ -36,10 +36,11 @@ def test_create_contribute_and_read(client, admin, funded, make_user):
         "contributed": "1200000.00",
     }
     r = client.get("/api/v1/subfunds/GD-PROV/movements", headers=auditor)
-    assert r.json["total"] == 1
+    assert len(r.json["items"]) == 1 and r.json["next_cursor"] is None
     movement = r.json["items"][0]
     assert (movement["kind"], movement["reference"], movement["effective_on"]) == ("contribution", "GZ-2026-001", "2026-01-05")
     assert movement["changes"] == {"available": "1200000.00", "contributions": "1200000.00"}
+    assert movement["balances_after"] == {"available": "1200000.00", "contributions": "1200000.00"}
     listing = client.get("/api/v1/subfunds?per_page=10", headers=auditor).json
     assert [s["code"] for s in listing["items"]] == ["GD-PROV"] and listing["total"] == 1
 

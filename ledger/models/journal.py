@@ -83,6 +83,11 @@ class Posting(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     #: Signed fen: positive is a debit, negative a credit; a transaction sums to zero.
     amount: Mapped[int]
+    #: The account's balance (normal direction) just after this posting, in journal
+    #: order: returned by the same conditional UPDATE that moves the cached balance, so
+    #: a page of movements shows running balances without reading earlier history.
+    #: Not part of the posting's identity (hashes and exports leave it out).
+    balance_after: Mapped[int | None]
 
 
 class Reservation(Base):

@@ -83,12 +83,6 @@ class _Index:
         return list(self.codes)
 
 
-def _portfolio_cap_rate(ruleset: RuleSet) -> Fraction | None:
-    # Optional key (SPEC §3 "portfolio_cap_rate"); rule sets without it have no such cap.
-    rate = getattr(ruleset.claims, "portfolio_cap_rate", None)
-    return None if rate is None else Fraction(rate)
-
-
 class _Labels(list):  # type: ignore[type-arg]
     """Step labels of a loan's ratio, with the ratio before max_ratio in ten-thousandths
     (None under size tiers, where it depends on the principal)."""
@@ -176,11 +170,10 @@ def _prepare(portfolio: Portfolio, rules_of: Callable[[SimLoan], RuleSet], banks
             ent_limit[i] = max(0, caps.per_enterprise_cap - used_by_enterprise.get(loan.enterprise, 0))
         if caps.per_bank_annual_cap is not None:
             annual_cap[i] = caps.per_bank_annual_cap
-        rate = _portfolio_cap_rate(ruleset)
+        rate = caps.portfolio_cap_rate
         if rate is not None:
             key = (loan.bank, loan.vintage)
-            registered = portfolio.vintage_registered.get(key, 0)
-            cap = (2 * rate.numerator * registered + rate.denominator) // (2 * rate.denominator)
+            cap = rules.portfolio_cap(rate, portfolio.vintage_registered.get(key, 0))
             vintage_caps[key] = cap
             vintage_limit[i] = max(0, cap - portfolio.vintage_approved.get(key, 0))
 

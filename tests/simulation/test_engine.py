@@ -96,8 +96,6 @@ def test_the_enterprise_cap_counts_what_was_already_compensated(make_portfolio, 
 
 
 def test_the_portfolio_cap_limits_a_vintage_when_the_rules_have_one(make_portfolio, gd_rules, scenario):
-    if "portfolio_cap_rate" not in {f for f in type(gd_rules.claims).__dataclass_fields__}:
-        pytest.skip("rules without portfolio_cap_rate (the optional key is not implemented yet)")
     document = gd_rules.document
     document["claims"]["portfolio_cap_rate"] = "0.08"
     capped = rules.parse_rules(document)

@@ -1,7 +1,7 @@
 """running balance on each posting (journal_postings.balance_after)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from ledger.migrations import ddl
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

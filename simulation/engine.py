@@ -272,7 +272,7 @@ class _Tally:
 
 def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, probability: np.ndarray,
                    bank_of: np.ndarray, enterprise_of: np.ndarray, vintage_of: np.ndarray, n_banks: int,
-                   n_enterprises: int, n_vintages: int, annual_used: np.ndarray,
+                   n_enterprises: int, n_vintages: int, annual_used: np.ndarray, already: np.ndarray,
                    tick: Callable[[int], None]) -> _Tally:
     n = len(portfolio.loans)
     runs, horizon = scenario.runs, scenario.horizon_months
@@ -300,6 +300,8 @@ def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, probab
         defaulted = draws < probability
         run, loan = np.nonzero(defaulted)
         month = np.minimum((draws[run, loan] / probability[loan] * horizon).astype(np.int64), horizon - 1) + 1
+        if already.any():
+            month[already[loan]] = 1
         del draws, defaulted
         # Approval order: run, then default month, then loan (np.nonzero gave run, loan).
         order = np.argsort(run * horizon + month, kind="stable")
@@ -455,7 +457,8 @@ def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None 
         if p is None:
             # A probability, not money: the comparison with a uniform draw is the only use.
             p = rates[key] = float(scenario.default_rate.rate_for(*key))
-        probability[i] = p
+        probability[i] = 1.0 if loan.defaulted else p
+    already = np.array([loan.defaulted for loan in portfolio.loans], dtype=bool)
     year_count = int(_months_to_years(scenario)[-1]) + 1
     annual_used = np.zeros((len(banks.codes), year_count), dtype=np.int64)
     for (bank, year), amount in portfolio.bank_annual_approved.items():
@@ -475,7 +478,7 @@ def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None 
     results = []
     for side in sides:
         tally = _simulate_side(side, portfolio, scenario, probability, bank_of, enterprise_of, vintage_of,
-                               len(banks.codes), len(enterprises.codes), len(vintages.codes), annual_used, tick)
+                               len(banks.codes), len(enterprises.codes), len(vintages.codes), annual_used, already, tick)
         results.append(_result(side, tally, portfolio, scenario, banks.names, bank_of))
     return {
         "scheme": portfolio.scheme,

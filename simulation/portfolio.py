@@ -29,6 +29,9 @@ class SimLoan(NamedTuple):
     vintage: int
     #: The rule version number frozen on the loan at registration.
     version: int
+    #: Already defaulted as of the date, its claim not yet approved: it will be
+    #: compensated whatever the scenario (probability 1, in the first month).
+    defaulted: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""What-if and stress simulation over the live portfolio (SPEC §8). Records nothing."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+import simulation
+from ledger import simulations as service
+
+from .auth import BUREAU_READ, require_roles
+from .parsing import Blueprint
+
+blp = Blueprint("simulations", __name__, url_prefix="/api/v1/simulations",
+                description="What-if and stress simulation (SPEC §8); nothing is recorded")
+
+#: Runs per request: enough for stable P99s, small enough for a request (the CLI takes more).
+MAX_API_RUNS = 10_000
+
+_PROBABILITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,6})?$", "example": "0.02"}
+
+
+class DefaultRateTableIn(Schema):
+    default = fields.String(required=True, metadata=_PROBABILITY)
+    banks = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
+                        metadata={"description": "bank code -> probability (most specific)"})
+    regions = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
+                          metadata={"description": "region code prefix (1-6 digits) -> probability; longest wins"})
+    categories = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
+                             metadata={"description": "category -> probability; the highest of the loan's wins"})
+
+
+class ScenarioIn(Schema):
+    as_of = fields.Date(required=True, metadata={"description": "The portfolio as of the end of this day"})
+    horizon_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 120))
+    # One probability for every loan, or a table; checked by simulation.parse_scenario,
+    # which names the offending entry (scenario.default_rate.regions.4405).
+    default_rate = fields.Raw(required=True, metadata={
+        "description": "Probability of default over the horizon: a decimal string, or a table",
+        "oneOf": [_PROBABILITY, {"$ref": "#/components/schemas/DefaultRateTableIn"}]})
+    recovery_rate = fields.String(required=True, validate=validate.Regexp(r"^[0-9]+(\.[0-9]{1,4})?$"),
+                                  metadata={"example": "0.30",
+                                            "description": "Share of the eligible loss recovered after default"})
+    runs = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_API_RUNS))
+    seed = fields.Integer(required=True, strict=True, validate=validate.Range(0, simulation.scenario.MAX_SEED))
+
+
+class SimulationIn(Schema):
+    scheme = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9-]{1,39}$"),
+                           metadata={"example": "GD-KJD"})
+    rules = fields.Dict(load_default=None, allow_none=True,
+                        metadata={"description": "A draft rule document, validated like a published one; "
+                                                 "never published"})
+    scenario = fields.Nested(ScenarioIn, required=True)
+
+
+class SubFundResultOut(Schema):
+    subfund = fields.String()
+    available = fields.String()
+    contingent_liability = fields.String(metadata={"description": "Owed if every live loan defaulted now"})
+    expected_payout = fields.String()
+    p95_payout = fields.String()
+    p99_payout = fields.String()
+    max_payout = fields.String()
+    depletion_probability = fields.Float()
+    expected_depletion_month = fields.Float(allow_none=True)
+    depletion_curve = fields.List(fields.Float(), metadata={"description": "P(depleted by month m), m = 1..horizon"})
+
+
+class BankResultOut(Schema):
+    bank = fields.String()
+    contingent_liability = fields.String()
+    expected_payout = fields.String()
+    p95_payout = fields.String()
+    portfolio_cap_used = fields.String(allow_none=True)
+
+
+class StepResultOut(Schema):
+    rule = fields.String()
+    basis = fields.String(metadata={"description": "portfolio: every live loan defaulting; simulation: per run"})
+    loans = fields.Integer()
+    compensation = fields.String()
+    reduced_by = fields.String()
+
+
+class ResultOut(Schema):
+    subfunds = fields.List(fields.Nested(SubFundResultOut))
+    banks = fields.List(fields.Nested(BankResultOut))
+    steps = fields.List(fields.Nested(StepResultOut))
+
+
+class SimulationOut(Schema):
+    scheme = fields.String()
+    as_of = fields.Date()
+    loans = fields.Integer()
+    scenario = fields.Dict()
+    current = fields.Nested(ResultOut)
+    draft = fields.Nested(ResultOut, allow_none=True)
+
+
+@blp.route("")
+class Simulations(MethodView):
+    @require_roles(*BUREAU_READ)
+    @blp.arguments(SimulationIn)
+    @blp.response(200, SimulationOut)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        """Simulate defaults over the live portfolio, for the rules in force and a draft.
+
+        Nothing is recorded: not the journal, not the audit log, not a balance. The same
+        seed gives byte-identical answers.
+        """
+        scenario = service.parse_scenario(data["scenario"])
+        # A read-only session: a long simulation never holds SQLite's write lock.
+        session = current_app.extensions["ledger_readonly_sessions"]()
+        try:
+            result = service.run_simulation(session, data["scheme"], scenario, draft_document=data["rules"])
+        finally:
+            session.rollback()
+            session.close()
+        return Response(simulation.dumps(result), mimetype="application/json")

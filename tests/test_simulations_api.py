@@ -1,0 +1,166 @@
+"""POST /api/v1/simulations (SPEC §8): the exactness anchor against the quote API,
+nothing recorded, strict scenarios, drafts, roles and the portfolio as of a date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+import rules
+from ledger import subfunds
+from ledger.models import Account, LoanEvent
+
+from .conftest import EXAMPLE_RULES
+from .helpers import bearer, row_counts
+
+# Varied live loans: (bank, region, categories, principal, outstanding) in yuan.
+LOANS = [
+    ("BANK-A", "440106", ["tech_sme"], "2000000.00", "1500000.00"),
+    ("BANK-A", "440703", ["tech_sme", "agri_tech"], "3000000.00", "3000000.00"),
+    ("BANK-B", "440511", ["high_tech", "agri_tech", "specialized_town"], "8000000.00", "7654321.09"),
+    ("BANK-B", "441900", ["tech_sme"], "1000000.00", "333333.33"),
+    ("BANK-A", "445102", ["high_tech", "specialized_town"], "4567890.12", "4000000.01"),
+    ("BANK-B", "440304", ["high_tech"], "999999.99", "123456.79"),
+    ("BANK-A", "441702", ["tech_sme", "agri_tech"], "7777777.77", "7777777.77"),
+    ("BANK-B", "440705", ["tech_sme", "specialized_town"], "250000.01", "250000.01"),
+]
+
+
+@pytest.fixture
+def rule_overrides():
+    # The anchor needs no history cap to bind: the annual cap is lifted.
+    return {"claims": {"per_bank_annual_cap": "9000000000000.00"}}
+
+
+@pytest.fixture
+def portfolio(make_bank, make_loan):
+    make_bank("BANK-A")
+    make_bank("BANK-B")
+    return [make_loan(bank, region=region, categories=cats, principal=rules.money.parse_amount(principal),
+                      outstanding=rules.money.parse_amount(outstanding))
+            for bank, region, cats, principal, outstanding in LOANS]
+
+
+@pytest.fixture
+def auditor(make_user):
+    return bearer(make_user("auditor"))
+
+
+def scenario(**changes):
+    data = {"as_of": "2026-06-30", "horizon_months": 12, "default_rate": "1", "recovery_rate": "0",
+            "runs": 1, "seed": 42}
+    data.update(changes)
+    return data
+
+
+def test_everything_defaulting_pays_what_the_quotes_add_up_to(client, portfolio, auditor):
+    expected: dict[str, int] = {}
+    for _bank, region, categories, principal, outstanding in LOANS:
+        r = client.post("/api/v1/schemes/GD-KJD/quote", headers=auditor, json={
+            "region": region, "categories": categories, "loan_principal": principal,
+            "outstanding_principal": outstanding, "disbursed_on": "2026-01-15"})
+        assert r.status_code == 200, r.json
+        for line in r.json["payers"]:
+            expected[line["subfund"]] = expected.get(line["subfund"], 0) + rules.money.parse_amount(line["amount"])
+    r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "GD-KJD", "scenario": scenario()})
+    assert r.status_code == 200, r.json
+    answer = r.json
+    assert answer["loans"] == len(LOANS)
+    assert answer["draft"] is None
+    paid = {row["subfund"]: row["expected_payout"] for row in answer["current"]["subfunds"]}
+    assert paid == {code: rules.money.format_amount(fen) for code, fen in expected.items()}
+    assert {row["subfund"]: row["p99_payout"] for row in answer["current"]["subfunds"]} == paid
+
+
+def test_a_simulation_records_nothing(client, portfolio, session, make_user):
+    token = bearer(make_user("fund_admin"))
+    before = row_counts(session)
+    balances = dict(session.execute(select(Account.code, Account.balance)).all())
+    r = client.post("/api/v1/simulations", headers=token, json={
+        "scheme": "GD-KJD", "rules": rules.load_file(EXAMPLE_RULES / "gd-kjd.toml").document,
+        "scenario": scenario(default_rate="0.3", recovery_rate="0.2", runs=50)})
+    assert r.status_code == 200, r.json
+    assert row_counts(session) == before
+    session.expire_all()
+    assert dict(session.execute(select(Account.code, Account.balance)).all()) == balances
+
+
+def test_the_same_seed_answers_the_same_bytes(client, portfolio, auditor):
+    body = {"scheme": "GD-KJD", "scenario": scenario(default_rate="0.4", runs=300, seed=9)}
+    first = client.post("/api/v1/simulations", headers=auditor, json=body).data
+    assert client.post("/api/v1/simulations", headers=auditor, json=body).data == first
+    other = {"scheme": "GD-KJD", "scenario": scenario(default_rate="0.4", runs=300, seed=10)}
+    assert client.post("/api/v1/simulations", headers=auditor, json=other).data != first
+
+
+def test_a_draft_is_answered_beside_the_rules_in_force(client, portfolio, auditor):
+    document = rules.load_file(EXAMPLE_RULES / "gd-kjd.toml").document
+    document["base_ratio"] = "0.60"
+    r = client.post("/api/v1/simulations", headers=auditor,
+                    json={"scheme": "GD-KJD", "rules": document, "scenario": scenario()})
+    assert r.status_code == 200, r.json
+    current = {row["subfund"]: rules.money.parse_amount(row["expected_payout"]) for row in r.json["current"]["subfunds"]}
+    draft = {row["subfund"]: rules.money.parse_amount(row["expected_payout"]) for row in r.json["draft"]["subfunds"]}
+    assert draft["GD-PROV"] > current["GD-PROV"]
+    assert draft["CITY-440700"] == current["CITY-440700"]  # Jiangmen has its own ratio
+    # The draft was not published.
+    assert [v["version"] for v in client.get("/api/v1/schemes/GD-KJD/rules", headers=auditor).json] == [1]
+
+
+@pytest.mark.parametrize("body, field, code", [
+    ({"scenario": scenario(runs=0)}, "scenario.runs", None),
+    ({"scenario": scenario(runs="10")}, "scenario.runs", None),
+    ({"scenario": scenario(as_of="2026-6-30")}, "scenario.as_of", None),
+    ({"scenario": scenario(default_rate="1.01")}, "scenario.default_rate", "invalid_scenario"),
+    ({"scenario": scenario(default_rate={"default": "0.1", "regions": {"44x": "0.2"}})},
+     "scenario.default_rate.regions.44x", "invalid_scenario"),
+    ({"scenario": scenario(recovery_rate="0.12345")}, "scenario.recovery_rate", None),
+    ({"scenario": {**scenario(), "extra": 1}}, "scenario.extra", None),
+    ({"scenario": scenario(), "rules": {"scheme": "GD-KJD", "effective_from": "2027-01-01", "base_ratio": "2",
+                                        "payers": [{"subfund": "GD-PROV", "share": "1"}]}},
+     "rules.base_ratio", "invalid_rules"),
+])
+def test_bad_requests_are_problems_naming_the_field(client, portfolio, auditor, session, body, field, code):
+    before = row_counts(session)
+    r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "GD-KJD", **body})
+    assert r.status_code == 422, r.json
+    assert r.mimetype == "application/problem+json"
+    assert field in r.json["errors"], r.json
+    if code:
+        assert r.json["code"] == code
+    assert row_counts(session) == before
+
+
+def test_an_unknown_scheme_is_404(client, auditor, gd_scheme):
+    r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "XX-NONE", "scenario": scenario()})
+    assert r.status_code == 404
+    assert r.json["code"] == "scheme_not_found"
+
+
+def test_banks_may_not_simulate(client, portfolio, make_bank):
+    r = client.post("/api/v1/simulations", headers=bearer(make_bank("BANK-C")),
+                    json={"scheme": "GD-KJD", "scenario": scenario()})
+    assert r.status_code == 403
+
+
+def test_the_portfolio_is_read_as_of_the_date(client, portfolio, auditor, session):
+    # Loan 0 was repaid on 2026-05-01; a contribution arrives after the date.
+    session.add(LoanEvent(loan_id=portfolio[0].id, type="repaid", on=date(2026, 5, 1), amount=150_000_000,
+                          outstanding_after=0, status_after="repaid", created_by="test"))
+    portfolio[0].status, portfolio[0].outstanding = "repaid", 0
+    subfunds.contribute(session, "INS-PICC", amount=1_00, received_on=date(2026, 7, 1), reference="LATE",
+                        actor="test")
+    session.commit()
+    before = client.post("/api/v1/simulations", headers=auditor,
+                         json={"scheme": "GD-KJD", "scenario": scenario(as_of="2026-04-30")}).json
+    after = client.post("/api/v1/simulations", headers=auditor,
+                        json={"scheme": "GD-KJD", "scenario": scenario(as_of="2026-06-30")}).json
+    assert before["loans"] == len(LOANS)
+    assert after["loans"] == len(LOANS) - 1
+    ins = {row["subfund"]: row["available"] for row in after["current"]["subfunds"]}["INS-PICC"]
+    assert ins == "100000000.00"  # the July contribution is not yet there
+    nothing = client.post("/api/v1/simulations", headers=auditor,
+                          json={"scheme": "GD-KJD", "scenario": scenario(as_of="2026-01-14")}).json
+    assert nothing["loans"] == 0

@@ -37,6 +37,7 @@ MATRIX = {
     ("GET", "/api/v1/banks/{code}/npl"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/banks/{code}/statement.pdf"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/exposure"): BUREAU,
+    ("POST", "/api/v1/simulations"): BUREAU,
     ("GET", "/api/v1/health"): ANY,
     ("GET", "/api/v1/schemes"): ANY,
     ("GET", "/api/v1/schemes/{code}/rules"): ANY,

@@ -108,11 +108,11 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
-    from . import (auditor, claims, debts, enterprises, events, exposure, health, loans, schemes, simulations,
-                   statements, subfunds, webhooks)
+    from . import (auditor, claims, debts, documents, enterprises, events, exposure, health, loans, schemes,
+                   simulations, statements, subfunds, webhooks)
 
-    for module in (claims, debts, exposure, health, schemes, subfunds, enterprises, loans, statements, auditor, events,
-                   webhooks, simulations):
+    for module in (claims, documents, debts, exposure, health, schemes, subfunds, enterprises, loans, statements,
+                   auditor, events, webhooks, simulations):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 from sqlalchemy import func, select
 
-from ledger import approvals, claims, clawbacks, recoveries
+from ledger import approvals, claims, clawbacks, dossiers, recoveries
 from ledger.claims import ClaimInput
 from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, Reservation, User
 from rules import Step
@@ -24,6 +24,8 @@ from .parsing import Blueprint
 
 blp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Loss claims and their lifecycle")
 OWNER_OR_BUREAU = ("bank", *BUREAU_READ)
+#: ClaimQuery's filters, passed to ledger.claims.queue_query as they are.
+QUEUE_FILTERS = ("status", "bank", "scheme", "region", "min_age_days", "max_age_days", "overdue", "decide_by_before")
 
 
 # -- schemas ---------------------------------------------------------------------------------
@@ -78,7 +80,10 @@ class ClaimQuery(PageQuery):
                            metadata={"description": "A region code or its prefix: 44 (province), 4407 (city)"})
     min_age_days = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Submitted at least N days ago"})
     max_age_days = fields.Integer(validate=validate.Range(min=0))
-    sort = fields.String(load_default="submitted_at", validate=validate.OneOf(["submitted_at", "-submitted_at"]))
+    overdue = fields.Boolean(metadata={"description": "Only claims awaiting a decision past decide_by (true) or the others (false)"})
+    decide_by_before = fields.Date(metadata={"description": "Only claims due on or before this date"})
+    sort = fields.String(load_default="submitted_at", validate=validate.OneOf(claims.QUEUE_SORTS),
+                         metadata={"description": "submitted_at (oldest first), decide_by (earliest due first); - reverses"})
 
     @validates_schema
     def _ages(self, data, **_kwargs):  # type: ignore[no-untyped-def]
@@ -133,7 +138,12 @@ class ClaimOut(Schema):
     enterprise = fields.Dict()
     status = fields.String()
     default_on = fields.Date()
-    claimed_on = fields.Date()
+    claimed_on = fields.Date(metadata={"description": "Business date of (re)submission"})
+    decide_by = fields.Date(allow_none=True, metadata={
+        "description": "SLA clock: claimed_on + the rules' decision_days (null without decision_days)"})
+    overdue = fields.Boolean(metadata={"description": "Undecided after decide_by"})
+    documents_missing = fields.List(fields.String(), metadata={
+        "description": "Kinds in the scheme's required_documents without a document"})
     outstanding_principal = fields.String()
     ratio = fields.String()
     eligible_loss = fields.String()
@@ -193,6 +203,8 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
         "enterprise": {"credit_code": loan.enterprise.credit_code, "name": loan.enterprise.name,
                        "categories": loan.categories},
         "status": claim.status, "default_on": claim.default_on, "claimed_on": claim.claimed_on,
+        "decide_by": claim.decide_by, "overdue": claims.is_overdue(claim, context.today()),
+        "documents_missing": dossiers.missing_kinds(session, claim),
         "outstanding_principal": format_amount(claim.outstanding_principal), "ratio": claim.ratio,
         "eligible_loss": format_amount(claim.eligible_loss), "compensation": format_amount(claim.compensation),
         "approved_amount": None if claim.approved_amount is None else format_amount(claim.approved_amount),
@@ -229,11 +241,10 @@ class Claims(MethodView):
     @blp.arguments(ClaimQuery, location="query")
     @blp.response(200, page_schema(ClaimOut, "ClaimPage"))
     def get(self, query):  # type: ignore[no-untyped-def]
-        """The claim queue: filter by status, bank, scheme, region, age; oldest first by default."""
+        """The claim queue: filter by status, bank, scheme, region, age, SLA clock; oldest first by default."""
         session = db.session()
-        filters = {k: query.get(k) for k in ("status", "bank", "scheme", "region", "min_age_days", "max_age_days")}
-        stmt = claims.queue_query(today=context.today(), bank_id=bank_id_of_caller(),
-                                  newest_first=query["sort"].startswith("-"), **filters)
+        filters = {k: query.get(k) for k in QUEUE_FILTERS}
+        stmt = claims.queue_query(today=context.today(), bank_id=bank_id_of_caller(), sort=query["sort"], **filters)
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.scalars(stmt.limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"])).all()
         return envelope([claim_dict(c) for c in rows], query, total)

@@ -9,16 +9,17 @@ boundary) and is shown as a sentence in the session's language.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, send_file, url_for
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from api import context, db
-from api.claims import ApproveIn, ClaimQuery, ClawbackIn, PayIn, ReasonIn, ReviewIn, claim_dict
-from ledger import approvals, claims, clawbacks
+from api.claims import QUEUE_FILTERS, ApproveIn, ClaimQuery, ClawbackIn, PayIn, ReasonIn, ReviewIn, claim_dict
+from ledger import approvals, claims, clawbacks, dossiers
 from ledger.errors import DomainError
 from ledger.models import CLAIM_STATUSES, Bank, Claim, Scheme, User
 from rules import Step
@@ -59,13 +60,14 @@ def claims_queue():  # type: ignore[no-untyped-def]
         flash(t("form.invalid", fields=field_errors(err.messages)), "error")  # type: ignore[arg-type]
         query = ClaimQuery().load({})
     today = context.today()
-    filters = {k: query.get(k) for k in ("status", "bank", "scheme", "region", "min_age_days", "max_age_days")}
-    stmt = claims.queue_query(today=today, newest_first=query["sort"].startswith("-"), **filters)
+    filters = {k: query.get(k) for k in QUEUE_FILTERS}
+    stmt = claims.queue_query(today=today, sort=query["sort"], **filters)
     page = paginate(session, stmt, query["page"])
     banks = dict(session.execute(select(Bank.id, Bank.code).order_by(Bank.code)).all())
     schemes = list(session.scalars(select(Scheme.code).order_by(Scheme.code)))
     return render_template("console/claims.html", page=page, query=query, banks=banks, schemes=schemes,
-                           statuses=CLAIM_STATUSES, today=today)
+                           statuses=CLAIM_STATUSES, today=today, sorts=claims.QUEUE_SORTS,
+                           awaiting=claims.AWAITING_DECISION)
 
 
 # -- detail -----------------------------------------------------------------------------------
@@ -82,7 +84,21 @@ def claim_detail(claim_id: int):  # type: ignore[no-untyped-def]
         steps=[(s.rule, s.render(lang)) for s in steps],
         categories=("、" if lang == "zh" else ", ").join(label(CATEGORIES, c) for c in claim.loan.categories),
         actions=allowed_actions(current_user(), claim), today=context.today(),
+        checklist=dossiers.checklist(db.session(), claim), documents=dossiers.documents_of(db.session(), claim),
+        overdue=claims.is_overdue(claim, context.today()), kind_names=dossiers.KIND_NAMES_ZH,
     )
+
+
+@bp.get("/claims/<int:claim_id>/documents/<int:document_id>")
+@roles_required(PAGE_ROLES["claims"])
+def claim_document(claim_id: int, document_id: int):  # type: ignore[no-untyped-def]
+    """A dossier document, downloaded as the bank uploaded it."""
+    session = db.session()
+    document = dossiers.get_document(session, claims.get_claim(session, claim_id), document_id)
+    response = send_file(io.BytesIO(document.content), mimetype=document.content_type, as_attachment=True,
+                         download_name=document.filename, etag=document.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # -- actions ----------------------------------------------------------------------------------

@@ -76,6 +76,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.status": ("状态", "Status"),
     "col.compensation": ("补偿额", "Compensation"),
     "col.age": ("天数", "Age (days)"),
+    "col.decide_by": ("办结时限", "Decide by"),
+    "f.overdue": ("办结时限", "SLA clock"),
+    "f.overdue_yes": ("已超期", "Overdue"),
+    "f.overdue_no": ("未超期", "Not overdue"),
+    "f.sort": ("排序", "Order"),
+    "sort.submitted_at": ("提交时间（早→晚）", "Submitted, oldest first"),
+    "sort.-submitted_at": ("提交时间（晚→早）", "Submitted, newest first"),
+    "sort.decide_by": ("办结时限（近→远）", "Decide by, earliest first"),
+    "sort.-decide_by": ("办结时限（远→近）", "Decide by, latest first"),
+    "overdue": ("已超期", "overdue"),
+    "k.decide_by": ("办结时限", "Decide by"),
+    "claim.dossier": ("申请材料", "Dossier"),
+    "d.kind": ("材料类型", "Kind"),
+    "d.required": ("必备", "Required"),
+    "d.file": ("文件", "File"),
+    "d.size": ("大小（字节）", "Size (bytes)"),
+    "d.uploaded": ("上传", "Uploaded"),
+    "d.missing": ("缺失", "missing"),
+    "d.superseded": ("已被替代", "superseded"),
+    "d.history": ("历次上传", "All uploads"),
     # -- claim detail -----------------------------------------------------------------
     "claim.title": ("理赔 {id}", "Claim {id}"),
     "claim.back": ("返回队列", "Back to the queue"),
@@ -333,6 +353,8 @@ ERRORS: dict[str, tuple[str, str | None]] = {
                            "The loan is now {status}; reload and try again."),
     "bank_compensation_suspended": ("该银行在本方案中的不良贷款率为 {npl_ratio}，高于暂停补偿阈值 {threshold}，"
                                     "暂不能批准其理赔。", None),
+    "documents_missing": ("申请材料不全，缺少：{missing}；不能建议批准。",
+                          "Required documents are missing ({missing}): approval cannot be recommended."),
     "cap_exhausted": ("补偿上限已用尽，本理赔可批准金额为零；请改为驳回。",
                       "Nothing is left of the caps for this claim: reject it instead."),
     "amount_above_computed": ("批准金额不得高于扣除上限后的计算补偿额（{fields}）。", None),
@@ -409,6 +431,7 @@ def error_message(exc: DomainError) -> str:
     params["status"] = label(STATUS, extra.get("current_status")) if extra.get("current_status") else ""
     params["npl_ratio"] = extra.get("npl_ratio", "")
     params["threshold"] = extra.get("threshold", "")
+    params["missing"] = "、".join(str(k) for k in extra.get("missing", []))
     pair = ERRORS.get(exc.code)
     template = _pick(pair, lang) if pair else None
     if template is None:

@@ -22,7 +22,7 @@ import rules
 from rules import ClaimFacts, Decision, Step
 from rules.money import format_amount, parse_amount
 
-from . import audit, schemes
+from . import audit, dossiers, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
 from .loans import get_loan_for
 from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
@@ -158,6 +158,12 @@ def stored_decision(claim: Claim) -> Decision:
                     [Step.from_dict(s) for s in claim.decision["steps"]])
 
 
+def decide_by(loan: Loan, submitted_on: date) -> date | None:
+    """The SLA clock (SPEC §4a): (re)submission date + the rules' ``decision_days``."""
+    days = schemes.ruleset_of(loan.rule_version).claims.decision_days
+    return None if days is None else submitted_on + timedelta(days=days)
+
+
 # -- bank side ---------------------------------------------------------------------------
 
 
@@ -225,7 +231,7 @@ def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str
     claim = Claim(
         loan_id=loan.id, bank_id=bank_id, scheme_id=loan.scheme_id, rule_version_id=loan.rule_version_id,
         region=loan.region, status="submitted", default_on=data.default_on,
-        outstanding_principal=data.outstanding_principal, claimed_on=today,
+        outstanding_principal=data.outstanding_principal, claimed_on=today, decide_by=decide_by(loan, today),
         compensation=decision.compensation, ratio="", ratio_exact="", eligible_loss=0, decision={},
     )
     session.add(claim)
@@ -255,7 +261,7 @@ def amend_claim(session: Session, claim: Claim, data: ClaimInput, *, actor: str,
     assert decision is not None
     transition(session, claim, allowed_from=["returned"], to="submitted", action="resubmit", actor=actor,
                values={"default_on": data.default_on, "outstanding_principal": data.outstanding_principal,
-                       "claimed_on": today, "compensation": decision.compensation,
+                       "claimed_on": today, "decide_by": decide_by(loan, today), "compensation": decision.compensation,
                        "review_recommendation": None, "review_comment": None, "reviewer_id": None,
                        "reviewed_at": None},
                data={"outstanding_principal": format_amount(data.outstanding_principal),
@@ -290,6 +296,8 @@ def review_claim(session: Session, claim: Claim, *, reviewer: User, recommendati
                    comment=comment, values={"return_reason": comment, "reviewer_id": reviewer.id,
                                             "reviewed_at": utcnow()})
         return claim
+    if recommendation == "approve":
+        dossiers.check_complete(session, claim)
     transition(session, claim, allowed_from=["submitted"], to="reviewed", action="review", actor=reviewer.name,
                comment=comment, data={"recommendation": recommendation},
                values={"review_recommendation": recommendation, "review_comment": comment,
@@ -306,13 +314,31 @@ def check_four_eyes(claim: Claim, user: User) -> None:
 # -- the queue -----------------------------------------------------------------------------
 
 
+#: Claims waiting for the bureau: the SLA clock runs (a returned claim is with the bank;
+#: its resubmission restarts the clock).
+AWAITING_DECISION = ("submitted", "reviewed")
+
+
+def is_overdue(claim: Claim, today: date) -> bool:
+    """Undecided after its ``decide_by`` (SPEC §4a SLA clock)."""
+    return claim.decide_by is not None and claim.status in AWAITING_DECISION and today > claim.decide_by
+
+
+#: Queue orders: by submission (oldest first, or newest with ``-``) or by the SLA clock
+#: (earliest ``decide_by`` first; claims without a clock last).
+QUEUE_SORTS = ("submitted_at", "-submitted_at", "decide_by", "-decide_by")
+
+
 def queue_query(*, today: date, bank_id: int | None = None, status: str | None = None, bank: str | None = None,
                 scheme: str | None = None, region: str | None = None, min_age_days: int | None = None,
-                max_age_days: int | None = None, newest_first: bool = False) -> Select[tuple[Claim]]:
+                max_age_days: int | None = None, newest_first: bool = False, overdue: bool | None = None,
+                decide_by_before: date | None = None, sort: str | None = None) -> Select[tuple[Claim]]:
     """Claims filtered as the bureau's queue filters them, in submission order.
 
     ``bank_id`` restricts to one bank's claims (a bank's own view); ``region`` is a code
     or a prefix (``44`` province, ``4407`` city); ages count days since (re)submission.
+    ``overdue`` keeps claims awaiting a decision past their ``decide_by`` (True) or the
+    others (False); ``decide_by_before`` those due on or before that date.
     """
     stmt = select(Claim)
     if bank_id is not None:
@@ -329,4 +355,16 @@ def queue_query(*, today: date, bank_id: int | None = None, status: str | None =
         stmt = stmt.where(Claim.claimed_on <= today - timedelta(days=min_age_days))
     if max_age_days is not None:
         stmt = stmt.where(Claim.claimed_on >= today - timedelta(days=max_age_days))
-    return stmt.order_by(Claim.submitted_at.desc() if newest_first else Claim.submitted_at, Claim.id)
+    late = (Claim.status.in_(AWAITING_DECISION)) & (Claim.decide_by < today)
+    if overdue is True:
+        stmt = stmt.where(late)
+    elif overdue is False:
+        stmt = stmt.where(~late | Claim.decide_by.is_(None))
+    if decide_by_before is not None:
+        stmt = stmt.where(Claim.decide_by <= decide_by_before)
+    sort = sort or ("-submitted_at" if newest_first else "submitted_at")
+    if sort.endswith("decide_by"):
+        column = Claim.decide_by.desc() if sort.startswith("-") else Claim.decide_by.asc()
+        # NULLs (no clock) last on both databases, whatever their default NULL order.
+        return stmt.order_by(Claim.decide_by.is_(None), column, Claim.submitted_at, Claim.id)
+    return stmt.order_by(Claim.submitted_at.desc() if sort.startswith("-") else Claim.submitted_at, Claim.id)

@@ -75,3 +75,5 @@ def test_a_cap_that_does_not_bite_adds_no_step(client, world, make_loan):
     assert r.status_code == 200, r.json
     assert r.json["approved_amount"] == "600000.00"
     assert not [s for s in r.json["steps"] if s["rule"] == "portfolio_cap"]
+    # These rules set no decision_days: no SLA clock runs.
+    assert (r.json["decide_by"], r.json["overdue"]) == (None, False)

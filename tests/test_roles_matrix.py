@@ -32,6 +32,9 @@ MATRIX = {
     ("POST", "/api/v1/claims/{claim_id}/recoveries"): {"bank"},
     ("POST", "/api/v1/claims/{claim_id}/clawback"): {"approver"},
     ("GET", "/api/v1/claims/{claim_id}/statement.pdf"): OWNER_OR_BUREAU,
+    ("GET", "/api/v1/claims/{claim_id}/documents"): OWNER_OR_BUREAU,
+    ("POST", "/api/v1/claims/{claim_id}/documents"): {"bank"},
+    ("GET", "/api/v1/claims/{claim_id}/documents/{document_id}"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/banks/{code}/debts"): OWNER_OR_BUREAU,
     ("POST", "/api/v1/banks/{code}/debt-repayments"): {"fund_admin"},
     ("GET", "/api/v1/banks/{code}/npl"): OWNER_OR_BUREAU,
@@ -79,7 +82,7 @@ MATRIX = {
 }
 PATH_VALUES = {"{claim_id}": "1", "{code}": "BANK-A", "{version}": "1", "{credit_code}": "91440703MA00000001",
                "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv",
-               "{webhook_id}": "1"}
+               "{webhook_id}": "1", "{document_id}": "1"}
 
 
 def test_the_matrix_names_every_operation(client):

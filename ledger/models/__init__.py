@@ -13,6 +13,7 @@ from .claims import (
     IdempotencyRecord,
     Recovery,
 )
+from .documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, ClaimDocument
 from .enterprises import Enterprise, EnterpriseBank
 from .events import Event
 from .journal import CREDIT, DEBIT, Account, JournalTransaction, Posting, Reservation
@@ -28,6 +29,8 @@ __all__ = [
     "CREDIT",
     "DELIVERY_STATUSES",
     "DEBIT",
+    "DOCUMENT_TYPES",
+    "MAX_DOCUMENT_BYTES",
     "LOAN_STATUSES",
     "OPEN_CLAIM_STATUSES",
     "OWNER_TYPES",
@@ -40,6 +43,7 @@ __all__ = [
     "Bank",
     "Base",
     "Claim",
+    "ClaimDocument",
     "ClaimEvent",
     "ClaimPayerLine",
     "Clawback",

@@ -40,6 +40,9 @@ class Claim(Base):
     outstanding_principal: Mapped[int]
     #: The business date of (re)submission; timing checks run against it.
     claimed_on: Mapped[date]
+    #: SLA clock (SPEC §4a): ``claimed_on`` + the rules' ``decision_days``; None when the
+    #: claim's rule version sets no decision_days.
+    decide_by: Mapped[date | None] = mapped_column(index=True)
     #: Ratio shown to four decimals, and exactly as a fraction ("29/80").
     ratio: Mapped[str] = mapped_column(String(12))
     ratio_exact: Mapped[str] = mapped_column(String(60))

@@ -6,7 +6,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-import simulation
+from rules import simulation
 from ledger import simulations as service
 
 from .auth import BUREAU_READ, require_roles

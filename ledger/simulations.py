@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import simulation
+from rules import simulation
 from rules import RuleSet
-from simulation import Portfolio, Scenario, SimLoan
+from rules.simulation import Portfolio, Scenario, SimLoan
 
 from .errors import ValidationFailed
 from .models import Account, Bank, Claim, Enterprise, JournalTransaction, Loan, LoanEvent, Posting, RuleVersion, SubFund

@@ -8,6 +8,8 @@ comes out (SPEC §3). Pure: no database, no web framework, standard library only
 - :mod:`rules.eligibility` checks loans and claims against a version.
 - :mod:`rules.steps` explains every figure, in Chinese and English.
 - :mod:`rules.regions` knows GB/T 2260 region codes; :mod:`rules.money` amounts and ratios.
+- :mod:`rules.simulation` runs the calculator over a whole portfolio under a stress
+  scenario (SPEC §8). It needs numpy, so ``import rules`` does not load it.
 """
 
 from rules.calculator import (

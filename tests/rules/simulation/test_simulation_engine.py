@@ -8,8 +8,8 @@ import math
 import pytest
 
 import rules
-from simulation import SimLoan, dumps, simulate
-from simulation import engine as engine_module
+from rules.simulation import SimLoan, dumps, simulate
+from rules.simulation import engine as engine_module
 
 
 def by_subfund(result: dict, field: str = "expected_payout") -> dict[str, str]:

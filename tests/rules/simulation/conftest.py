@@ -8,9 +8,9 @@ import pytest
 
 import rules
 from rules import RuleSet
-from simulation import Portfolio, SimLoan, parse_scenario
+from rules.simulation import Portfolio, SimLoan, parse_scenario
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "rules" / "examples"
 SUBFUNDS = ("GD-PROV", "INS-PICC", "CITY-440700", "CITY-440500", "CITY-441900")
 
 

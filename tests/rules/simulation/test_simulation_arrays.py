@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from rules.recoveries import recovery_share
 from rules.split import split_integer_weights
-from simulation.arrays import NO_LIMIT, capped_in_order, recovery_shares, split_rows
+from rules.simulation.arrays import NO_LIMIT, capped_in_order, recovery_shares, split_rows
 
 weights_rows = st.lists(st.integers(0, 1_000_000), min_size=1, max_size=5).filter(lambda w: sum(w) > 0)
 

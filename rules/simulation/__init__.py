@@ -1,8 +1,8 @@
 """What-if and stress simulation over the live portfolio (SPEC §8).
 
-Pure: a :class:`Portfolio` (plain values), a :class:`Scenario` and optional draft
-rules go in, the answer's JSON-ready dict comes out. It imports the calculator
-(:mod:`rules`) and numpy, nothing of the ledger, no Flask, no database:
+Pure, beside the calculator it runs: a :class:`Portfolio` (plain values), a
+:class:`Scenario` and optional draft rules go in, the answer's JSON-ready dict comes
+out. It imports :mod:`rules` and numpy, nothing of the ledger, no Flask, no database;
 :mod:`ledger.simulations` reads the portfolio from the ledger.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulation import ScenarioError, parse_scenario
+from rules.simulation import ScenarioError, parse_scenario
 
 VALID = {"as_of": "2026-06-30", "horizon_months": 12, "default_rate": "0.02", "recovery_rate": "0.3",
          "runs": 100, "seed": 1}

@@ -340,7 +340,7 @@ class Pay(MethodView):
     def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
         """Record the payment of an approved claim; the same reference again changes nothing."""
         claim = _claim(claim_id)
-        approvals.pay_claim(db.session(), claim, actor=actor_name(), **data)
+        approvals.pay_claim(db.session(), claim, actor=actor_name(), today=context.today(), **data)
         return claim_dict(claim)
 
 

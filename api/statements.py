@@ -303,14 +303,27 @@ class StatementVerify(MethodView):
                            errors={"Content-Type": [f"got {request.mimetype or 'nothing'}"]})
         if not data:
             raise ApiError(422, "validation_failed", "The PDF is empty.", errors={"file": ["empty"]})
-        result = service.verify_pdf(_reader_session(), data)
+        session = _reader_session()
+        result = service.verify_pdf(session, data)
+        row = result.statement
+        if row is not None and session.scalar(_visible(select(Statement.id)).where(Statement.id == row.id)) is None:
+            # A bank holding another bank's statement learns whether it is authentic,
+            # never the register entry (GET /statements/{number} is a 404 for it too).
+            return {"issued": result.issued, "altered": result.altered, "verdict": result.verdict,
+                    "reason": _BLIND_REASONS[result.verdict], "statement": None}
         return {
             "issued": result.issued,
             "altered": result.altered,
             "verdict": result.verdict,
             "reason": result.reason,
-            "statement": service.statement_dict(result.statement) if result.statement is not None else None,
+            "statement": service.statement_dict(row) if row is not None else None,
         }
+
+
+_BLIND_REASONS = {
+    "authentic": "The file is a statement issued by this ledger, exactly as issued.",
+    "altered": "The file carries the number of a statement issued by this ledger, but its bytes differ from it.",
+}
 
 
 # -- CLI ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from ledger import subfunds as service
 from ledger.models import OWNER_TYPES
 
-from . import db
+from . import context, db
 from .auth import BUREAU_READ, actor_name, require_roles
 from .fields import Money
 from .pagination import CursorQuery, PageQuery, cursor_page_schema, encode_cursor, envelope, page_schema
@@ -129,7 +129,7 @@ class Contributions(MethodView):
     def post(self, data, code: str):  # type: ignore[no-untyped-def]
         """Record money paid into a sub-fund (fund_admin). Same reference and figures again: 200, nothing new."""
         session = db.session()
-        result = service.contribute(session, code, actor=actor_name(), **data)
+        result = service.contribute(session, code, actor=actor_name(), today=context.today(), **data)
         body = {
             "transaction_id": result.transaction_id,
             "subfund": code,

@@ -161,7 +161,7 @@ def reject(claim_id: int):  # type: ignore[no-untyped-def]
 @roles_required(_roles("pay"))
 def pay(claim_id: int):  # type: ignore[no-untyped-def]
     def run(claim: Claim, data: dict[str, Any]) -> str:
-        approvals.pay_claim(db.session(), claim, actor=current_user().name, **data)
+        approvals.pay_claim(db.session(), claim, actor=current_user().name, today=context.today(), **data)
         return t("done.pay", id=claim.id)
 
     return _act(claim_id, PayIn(), run)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import rules
 from rules.money import format_amount
 
-from . import audit, journal, schemes
+from . import audit, clock, journal, movement_dates, schemes
 from .accounts import find_bank_debt
 from .claims import check_four_eyes, enterprise_compensated, stored_decision, store_decision, transition
 from .errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
@@ -146,14 +146,23 @@ def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str,
     return claim
 
 
-def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: str, paid_on: date) -> Claim:
+def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: str, paid_on: date,
+              today: date | None = None) -> Claim:
     """Pay an approved claim: every reservation becomes a payout to the bank.
 
     What the bank owes a payer after a clawback is kept back from that payer's line
     (an offset) and settles the debt. Paying again with the same reference is a no-op.
+    ``paid_on`` is sane (SPEC §1): not after ``today``, not before the approval nor the
+    claim's default, not in a period closed for a payer sub-fund or the bank.
     """
     if claim.status == "paid" and claim.payment_reference == payment_reference:
         return claim
+    if claim.status == "approved":
+        movement_dates.check(
+            session, "paid_on", paid_on, today=today or clock.today(),
+            not_before=[(claim.default_on, "the claim's default"), (claim.approved_on, "the approval")],
+            subfunds=[line.subfund_code for line in claim.payer_lines],
+            banks=[session.get_one(Bank, claim.bank_id).code])
     transition(session, claim, allowed_from=["approved"], to="paid", action="pay", actor=actor,
                data={"payment_reference": payment_reference, "paid_on": paid_on.isoformat()},
                values={"payment_reference": payment_reference, "paid_on": paid_on})

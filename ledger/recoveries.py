@@ -11,9 +11,9 @@ import rules
 from rules import RecoveryExceedsLoss
 from rules.money import format_amount
 
-from . import audit, journal
+from . import audit, journal, movement_dates
 from .errors import InvalidTransition, ValidationFailed
-from .models import Claim, ClaimEvent, Recovery
+from .models import Bank, Claim, ClaimEvent, Recovery
 from .subfunds import get_subfund, subfund_account
 
 
@@ -36,6 +36,9 @@ def record_recovery(session: Session, claim: Claim, *, amount: int, recovered_on
     if claim.paid_on and recovered_on < claim.paid_on:
         raise ValidationFailed("Recoveries are those made after payment.", code="recovery_before_payment",
                                errors={"recovered_on": [f"before the payment on {claim.paid_on.isoformat()}"]})
+    movement_dates.check(session, "recovered_on", recovered_on, today=today,
+                         subfunds=[line.subfund_code for line in claim.payer_lines],
+                         banks=[session.get_one(Bank, claim.bank_id).code])
     before = int(session.scalar(select(func.coalesce(func.sum(Recovery.amount), 0))
                                 .where(Recovery.claim_id == claim.id)) or 0)
     paid = [(line.subfund_code, line.amount) for line in claim.payer_lines]

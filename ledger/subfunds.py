@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
-from . import audit, journal
+from . import audit, clock, journal, movement_dates
 from .errors import AlreadyExists, NotFound, ValidationFailed
 from .models import DEBIT, OWNER_TYPES, SUBFUND_ACCOUNTS, Account, JournalTransaction, Posting, SubFund
 
@@ -64,16 +64,22 @@ class Contribution:
 
 
 def contribute(
-    session: Session, code: str, *, amount: int, received_on: date, reference: str, actor: str
+    session: Session, code: str, *, amount: int, received_on: date, reference: str, actor: str,
+    today: date | None = None,
 ) -> Contribution:
     """Record money paid in. The reference is the owner's payment reference: recording
-    the same one twice is a no-op if identical and a conflict otherwise."""
+    the same one twice is a no-op if identical and a conflict otherwise.
+
+    ``received_on`` may be in the past (opening balances from before the ledger went
+    live), never after ``today`` nor in a period closed by this sub-fund's statements.
+    """
     subfund = get_subfund(session, code)
     if amount <= 0:
         raise ValidationFailed("A contribution is a positive amount.", errors={"amount": ["must be greater than zero"]})
     key = f"contribution:{code}:{reference}"
     existing = journal.find_by_dedupe_key(session, key)
     if existing is None:
+        movement_dates.check(session, "received_on", received_on, today=today or clock.today(), subfunds=[code])
         try:
             posted = journal.post_transaction(
                 session,

@@ -57,6 +57,8 @@ MATRIX = {
     ("POST", "/api/v1/enterprises"): {"bank"},
     ("GET", "/api/v1/enterprises/{credit_code}"): OWNER_OR_BUREAU,
     ("PUT", "/api/v1/enterprises/{credit_code}"): {"bank", "fund_admin"},
+    ("GET", "/api/v1/enterprises/change-requests"): BUREAU,
+    ("POST", "/api/v1/enterprises/{credit_code}/change-requests/{bank}"): {"fund_admin"},
     ("GET", "/api/v1/loans"): OWNER_OR_BUREAU,
     ("POST", "/api/v1/loans"): {"bank"},
     ("POST", "/api/v1/loans/bulk"): {"bank"},
@@ -82,7 +84,7 @@ MATRIX = {
 }
 PATH_VALUES = {"{claim_id}": "1", "{code}": "BANK-A", "{version}": "1", "{credit_code}": "91440703MA00000001",
                "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv",
-               "{webhook_id}": "1", "{document_id}": "1"}
+               "{webhook_id}": "1", "{document_id}": "1", "{bank}": "BANK-A"}
 
 
 def test_the_matrix_names_every_operation(client):

@@ -131,12 +131,17 @@ def test_verify_over_http(client, world, tokens, who):
     pdf = client.get(claim_url(world), headers=tokens["auditor"]).data
     r = client.post("/api/v1/statements/verify", data=pdf, content_type="application/pdf", headers=tokens[who])
     assert r.status_code == 200, r.json
-    assert (r.json["issued"], r.json["altered"], r.json["statement"]["number"]) == (True, False, "BCJ-2026-000001")
+    # Another bank's statement: authentic or altered, but not its register entry (issue 10).
+    number = None if who == "other_bank" else "BCJ-2026-000001"
+    assert (r.json["issued"], r.json["altered"], (r.json["statement"] or {}).get("number")) == (True, False, number)
     tampered = bytearray(pdf)
     tampered[len(pdf) // 2] ^= 0x01
     r = client.post("/api/v1/statements/verify", headers=tokens[who],
                     data={"file": (io.BytesIO(bytes(tampered)), "statement.pdf")}, content_type="multipart/form-data")
     assert (r.json["issued"], r.json["altered"], r.json["verdict"]) == (False, True, "altered")
+    assert ((r.json["statement"] or {}).get("number")) == number
+    if who == "other_bank":
+        assert "BCJ-" not in r.json["reason"] and "SHA-256" not in r.json["reason"]
     r = client.post("/api/v1/statements/verify", data=foreign_pdf("hello"), content_type="application/pdf",
                     headers=tokens[who])
     assert (r.json["issued"], r.json["altered"], r.json["statement"]) == (False, False, None)

@@ -12,6 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import func, select
 
 from ledger import audit, statements, subfunds
+from ledger.errors import ValidationFailed
 from ledger.models import AuditEntry, Statement
 
 from .test_statements_pdf import FUND, TODAY, text_of, world  # noqa: F401 - the world fixture
@@ -68,15 +69,20 @@ def test_numbers_run_per_kind(world, session):
     assert issue(session, "claim", str(world.claim.id))[0].number == "BCJ-2026-000001"
 
 
-def test_a_changed_state_gets_a_new_number(world, session):
+def test_an_issued_period_is_closed_and_its_statement_never_changes(world, session):
+    # SPEC §1: a movement dated inside a period closed by an issued statement is refused;
+    # the correction goes into the open period, and the statement is reissued unchanged.
     first, data = issue(session, "subfund", "GD-PROV", PERIOD)
-    subfunds.contribute(session, "GD-PROV", amount=1_000_00, received_on=date(2026, 6, 29), reference="LATE-1",
-                        actor="admin")
+    with pytest.raises(ValidationFailed) as refused:
+        subfunds.contribute(session, "GD-PROV", amount=1_000_00, received_on=date(2026, 6, 29), reference="LATE-1",
+                            actor="admin", today=date(2026, 7, 2))
+    assert refused.value.code == "period_closed" and "received_on" in refused.value.errors
+    session.rollback()
+    subfunds.contribute(session, "GD-PROV", amount=1_000_00, received_on=date(2026, 7, 1), reference="LATE-1",
+                        actor="admin", today=date(2026, 7, 2))
     session.commit()
     second, data_second = issue(session, "subfund", "GD-PROV", PERIOD)
-    assert second.number == "ZJD-2026-000002" and second.state_sha256 != first.state_sha256
-    assert data_second != data and "LATE-1" in text_of(data_second)
-    # The first statement stays verifiable: it was issued, even though newer exists.
+    assert (second.number, second.state_sha256, data_second) == (first.number, first.state_sha256, data)
     assert statements.verify_pdf(session, data).issued
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,10 +26,18 @@ class Enterprise(Base):
 
 
 class EnterpriseBank(Base):
-    """Which banks registered (and so may see) an enterprise."""
+    """Which banks registered (and so may see) an enterprise.
+
+    ``requested`` is the bank's own record (name, region, categories) where it differs
+    from the shared master data and the bank may not change that (another bank lends to
+    the enterprise): a request for the bureau, and what the bank reads meanwhile, so
+    that nothing it sees tells it another bank knows the enterprise (SPEC §4).
+    """
 
     __tablename__ = "enterprise_banks"
 
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    requested_at: Mapped[datetime | None] = mapped_column(nullable=True)

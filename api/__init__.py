@@ -108,10 +108,10 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
-    from . import (auditor, claims, debts, documents, enterprises, events, exposure, health, loans, schemes,
+    from . import (auditor, claims, debts, documents, enterprises, events, exposure, fund, health, loans, schemes,
                    simulations, statements, subfunds, webhooks)
 
-    for module in (claims, documents, debts, exposure, health, schemes, subfunds, enterprises, loans, statements,
+    for module in (claims, documents, fund, debts, exposure, health, schemes, subfunds, enterprises, loans, statements,
                    auditor, events, webhooks, simulations):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)

@@ -110,3 +110,37 @@ def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, lim
         body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
                     f"{used_text} / {limit_text}</text>")
     return _svg(height, title, body)
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    """A cap and what is used of it, in fen (a portfolio cap's vintage)."""
+
+    label: str
+    used: int
+    cap: int
+
+
+def utilisation_chart(rows: Sequence[Utilisation], *, title: str, used_label: str, cap_label: str) -> Markup:
+    """Used against the cap per row, scaled to the largest cap; a used bar past its cap
+    mark is drawn as over (it cannot be by the rules, but a chart must not hide it)."""
+    span = WIDTH - LABEL_W - VALUE_W
+    top = max([1, *(r.cap for r in rows), *(r.used for r in rows)])
+    row_h = BAR_H + 2 * ROW_GAP
+    height = TOP + max(1, len(rows)) * row_h + 6
+    body = _legend([("bar-used", used_label), ("limit-mark", cap_label)])
+    for i, row in enumerate(rows):
+        y = TOP + i * row_h + ROW_GAP // 2
+        body.append(f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H - 2}" text-anchor="end">'
+                    f"{escape(row.label)}</text>")
+        width = round(span * row.used / top, 1)
+        css = "bar-over" if row.used > row.cap else "bar-used"
+        share = "—" if row.cap == 0 else ratio_text(Fraction(row.used, row.cap), 4)
+        body.append(f'<rect class="{css}" x="{LABEL_W}" y="{y}" width="{width}" height="{BAR_H}">'
+                    f"<title>{escape(row.label)} {escape(used_label)} {money_text(row.used)}</title></rect>")
+        x = round(LABEL_W + span * row.cap / top, 1)
+        body.append(f'<line class="limit-mark" x1="{x}" x2="{x}" y1="{y - 5}" y2="{y + BAR_H + 5}">'
+                    f"<title>{escape(cap_label)} {money_text(row.cap)}</title></line>")
+        body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
+                    f"{money_text(row.used)} / {money_text(row.cap)} ({share})</text>")
+    return _svg(height, title, body)

@@ -47,7 +47,13 @@ def ratio_display(value: Fraction | None) -> str:
     return "—" if value is None else ratio_text(value, places=2)
 
 
+def ratio4_display(value: Fraction | None) -> str:
+    """A ratio against a four-decimal threshold (NPL ratios, utilisation): four decimals."""
+    return "—" if value is None else ratio_text(value, places=4)
+
+
 def init_app(app: Any) -> None:
     app.add_template_filter(money_text, "money")
     app.add_template_filter(date_text, "isodate")
     app.add_template_filter(ratio_display, "ratio")
+    app.add_template_filter(ratio4_display, "ratio4")

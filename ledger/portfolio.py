@@ -92,10 +92,11 @@ class VintageUse:
         return Fraction(self.approved, self.cap)
 
 
-def portfolio_use(session: Session, bank_id: int, *, scheme_id: int | None = None,
-                  on: date | None = None) -> list[VintageUse]:
-    """The bank's portfolio cap per scheme and vintage, for the schemes whose rules (the
-    version in force at the end of the vintage, or on ``on`` if earlier) set a rate."""
+def portfolio_use(session: Session, bank_id: int, *, scheme_id: int | None = None) -> list[VintageUse]:
+    """The bank's portfolio cap per scheme and vintage. The rate is the one approval
+    applies: that of the rule version the vintage's loans are governed by (the latest
+    of them, should the rules have changed within the year); vintages whose version
+    sets no rate are left out."""
     query = (
         select(Loan.scheme_id, Scheme.code, func.min(Loan.disbursed_on), func.max(Loan.disbursed_on))
         .join(Scheme, Scheme.id == Loan.scheme_id)
@@ -105,18 +106,16 @@ def portfolio_use(session: Session, bank_id: int, *, scheme_id: int | None = Non
     if scheme_id is not None:
         query = query.where(Loan.scheme_id == scheme_id)
     out: list[VintageUse] = []
-    for sid, code, first, last in session.execute(query):
-        versions = [ruleset_of(v) for v in session.scalars(
-            select(RuleVersion).where(RuleVersion.scheme_id == sid).order_by(RuleVersion.version))]
+    for sid, code, first, last in session.execute(query).all():
         for year in range(first.year, last.year + 1):
-            at = date(year, 12, 31) if on is None else min(date(year, 12, 31), on)
-            version = rules.select_version(versions, at) or rules.select_version(versions, date(year, 12, 31))
-            if version is None or version.claims.portfolio_cap_rate is None:
+            version_id = session.scalar(select(func.max(Loan.rule_version_id)).where(
+                Loan.bank_id == bank_id, Loan.scheme_id == sid, Loan.status != "cancelled", *_vintage(year)))
+            if version_id is None:
                 continue
-            rate = version.claims.portfolio_cap_rate
+            rate = ruleset_of(session.get_one(RuleVersion, version_id)).claims.portfolio_cap_rate
+            if rate is None:
+                continue
             registered = vintage_registered(session, bank_id, sid, year)
-            if registered == 0:
-                continue
             out.append(VintageUse(code, year, rate, registered, rules.portfolio_cap(rate, registered),
                                   vintage_approved(session, bank_id, sid, year)))
     return out

@@ -38,6 +38,7 @@ MATRIX = {
     ("GET", "/api/v1/banks/{code}/debts"): OWNER_OR_BUREAU,
     ("POST", "/api/v1/banks/{code}/debt-repayments"): {"fund_admin"},
     ("GET", "/api/v1/banks/{code}/npl"): OWNER_OR_BUREAU,
+    ("GET", "/api/v1/banks/{code}/portfolio-cap"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/banks/{code}/statement.pdf"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/exposure"): BUREAU,
     ("POST", "/api/v1/simulations"): BUREAU,

@@ -158,4 +158,92 @@ def run_simulation(session: Session, scheme_code: str, scenario: Scenario, *,
     return simulation.simulate(portfolio, scenario, draft=draft, progress=progress)
 
 
-__all__ = ["available_as_of", "draft_rules", "parse_scenario", "run_simulation", "snapshot"]
+# -- the answer as files: an XLSX workbook and a PDF report ---------------------------------
+
+
+def workbook(result: dict[str, Any]) -> bytes:
+    """The answer as an XLSX workbook: the scenario, then per side (current, draft) a
+    sheet of sub-funds, banks, steps and the depletion curve. Amounts are written as
+    exact decimals (number format 0.00), never through a float."""
+    import io
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "scenario"
+    sheet.append(["scheme", result["scheme"]])
+    sheet.append(["as_of", result["as_of"]])
+    sheet.append(["loans", result["loans"]])
+    for key, value in result["scenario"].items():
+        if isinstance(value, dict):
+            sheet.append([key, "default", value["default"]])
+            for group in ("banks", "regions", "categories"):
+                for name, rate in value.get(group, {}).items():
+                    sheet.append([key, f"{group}.{name}", rate])
+        else:
+            sheet.append([key, value])
+
+    def amount(text: str) -> Decimal:
+        return Decimal(text)  # exact: openpyxl writes a Decimal's digits as they are
+
+    for side in ("current", "draft"):
+        data = result[side]
+        if data is None:
+            continue
+        subfunds = book.create_sheet(f"{side}-subfunds")
+        subfunds.append(["subfund", "available", "contingent_liability", "expected_payout", "p95_payout",
+                         "p99_payout", "max_payout", "depletion_probability", "expected_depletion_month"])
+        for row in data["subfunds"]:
+            subfunds.append([row["subfund"], *(amount(row[k]) for k in (
+                "available", "contingent_liability", "expected_payout", "p95_payout", "p99_payout", "max_payout")),
+                row["depletion_probability"], row["expected_depletion_month"]])
+        for cells in subfunds.iter_rows(min_row=2, min_col=2, max_col=7):
+            for cell in cells:
+                cell.number_format = "#,##0.00"
+        curve = book.create_sheet(f"{side}-depletion")
+        curve.append(["month", *(row["subfund"] for row in data["subfunds"])])
+        months = len(data["subfunds"][0]["depletion_curve"]) if data["subfunds"] else 0
+        for m in range(months):
+            curve.append([m + 1, *(row["depletion_curve"][m] for row in data["subfunds"])])
+        banks = book.create_sheet(f"{side}-banks")
+        banks.append(["bank", "contingent_liability", "expected_payout", "p95_payout", "portfolio_cap_used"])
+        for row in data["banks"]:
+            banks.append([row["bank"], amount(row["contingent_liability"]), amount(row["expected_payout"]),
+                          amount(row["p95_payout"]), row["portfolio_cap_used"]])
+        steps = book.create_sheet(f"{side}-steps")
+        steps.append(["rule", "basis", "loans", "compensation", "reduced_by"])
+        for row in data["steps"]:
+            steps.append([row["rule"], row["basis"], row["loans"], amount(row["compensation"]),
+                          amount(row["reduced_by"]) if "reduced_by" in row else None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def report_pdf(result: dict[str, Any], *, lang: str = "zh", fund_name: str = "", font: Any = None) -> bytes:
+    """The answer as a PDF report (``pdf.simulation_report``, a pure renderer)."""
+    import hashlib
+    import io
+    from datetime import datetime, time
+
+    from pdf import load_font
+    from pdf.layout import StatementMeta
+    from pdf.simulation_report import TITLE, render
+
+    from rules.simulation import dumps
+
+    digest = hashlib.sha256(dumps(result)).hexdigest()
+    scenario = result["scenario"]
+    meta = StatementMeta(
+        number=f"SIM-{result['scheme']}-{result['as_of']}-{scenario['seed']}", title=TITLE[lang],
+        fund_name=fund_name, lang=lang, state_sha256=digest,
+        as_of=datetime.combine(date.fromisoformat(result["as_of"]), time(0)), subject=f"simulation {result['scheme']}")
+    buffer = io.BytesIO()
+    render(result, meta, font or load_font(), buffer)
+    return buffer.getvalue()
+
+
+__all__ = ["available_as_of", "draft_rules", "parse_scenario", "report_pdf", "run_simulation", "snapshot",
+           "workbook"]

@@ -164,3 +164,57 @@ def test_the_portfolio_is_read_as_of_the_date(client, portfolio, auditor, sessio
     nothing = client.post("/api/v1/simulations", headers=auditor,
                           json={"scheme": "GD-KJD", "scenario": scenario(as_of="2026-01-14")}).json
     assert nothing["loans"] == 0
+
+
+# -- ledger-admin simulate ----------------------------------------------------------------
+
+
+def test_the_cli_writes_a_workbook_a_report_and_the_apis_bytes(client, runner, portfolio, auditor, tmp_path):
+    import io
+    import json
+
+    import openpyxl
+    import pypdf
+
+    (tmp_path / "stress.toml").write_text(
+        'as_of = 2026-06-30\nhorizon_months = 12\nrecovery_rate = "0.3"\nruns = 5\nseed = 77\n'
+        '[default_rate]\ndefault = "0.2"\nregions = { "4405" = "0.5" }\n', encoding="utf-8")
+    draft = (EXAMPLE_RULES / "gd-kjd.toml").read_text(encoding="utf-8").replace(
+        'base_ratio = "0.50"', 'base_ratio = "0.60"')
+    (tmp_path / "draft.toml").write_text(draft, encoding="utf-8")
+    out = {name: tmp_path / name for name in ("r.xlsx", "r.pdf", "r.json")}
+    result = runner.invoke(args=["simulate", "GD-KJD", "--scenario", str(tmp_path / "stress.toml"), "--runs", "40",
+                                 "--rules", str(tmp_path / "draft.toml"), "--xlsx", str(out["r.xlsx"]),
+                                 "--pdf", str(out["r.pdf"]), "--json", str(out["r.json"]), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "GD-PROV" in result.output
+    answer = json.loads(out["r.json"].read_bytes())
+    assert answer["scenario"]["runs"] == 40  # the flag won over the file
+    # The API gives the same bytes for the same request.
+    with open(tmp_path / "draft.toml", "rb") as f:
+        import tomllib
+
+        document = tomllib.load(f)
+    api = client.post("/api/v1/simulations", headers=auditor, json={
+        "scheme": "GD-KJD", "rules": json.loads(json.dumps(document, default=str)),
+        "scenario": answer["scenario"]})
+    assert api.status_code == 200, api.json
+    assert api.data == out["r.json"].read_bytes()
+
+    book = openpyxl.load_workbook(io.BytesIO(out["r.xlsx"].read_bytes()))
+    sheet = book["current-subfunds"]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    gd = next(r for r in answer["current"]["subfunds"] if r["subfund"] == "GD-PROV")
+    assert str(rows["GD-PROV"][3]) == gd["expected_payout"]
+    assert "draft-subfunds" in book.sheetnames
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(out["r.pdf"].read_bytes())).pages)
+    assert "GD-PROV" in text and "Draft against the rules in force" in text
+
+
+def test_the_cli_names_a_bad_scenario_field(runner, portfolio, tmp_path):
+    result = runner.invoke(args=["simulate", "GD-KJD", "--runs", "0", "--horizon", "12", "--default-rate", "0.1",
+                                 "--recovery-rate", "0", "--seed", "1", "--xlsx", str(tmp_path / "x.xlsx"),
+                                 "--pdf", str(tmp_path / "x.pdf")])
+    assert result.exit_code != 0
+    assert "scenario.runs" in result.output
+    assert not (tmp_path / "x.xlsx").exists()

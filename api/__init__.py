@@ -20,7 +20,8 @@ from .errors import ApiError
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
-                "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS")
+                "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS",
+                "WEBHOOK_TIMEOUT_SECONDS")
 
 
 class LedgerApi(Api):
@@ -62,6 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
         WEBHOOK_REQUIRE_HTTPS=True,
         #: Seconds a worker holds a delivery it claimed (a killed worker's run out).
         WEBHOOK_LEASE_SECONDS=60,
+        #: Seconds a receiver has to answer a delivery.
+        WEBHOOK_TIMEOUT_SECONDS=10,
         #: Endpoints whose request body is not JSON (uploads, PDFs).
         RAW_BODY_ENDPOINTS=set(),
         # Per-address throttling of console logins (Flask-Limiter), in front of the
@@ -109,10 +112,10 @@ def _instance_path() -> str:
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
     from . import (auditor, claims, debts, documents, enterprises, events, exposure, fund, health, loans, schemes,
-                   simulations, statements, subfunds, webhooks)
+                   simulations, statements, subfunds, tokens, webhooks)
 
     for module in (claims, documents, fund, debts, exposure, health, schemes, subfunds, enterprises, loans, statements,
-                   auditor, events, webhooks, simulations):
+                   auditor, events, webhooks, tokens, simulations):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
 

@@ -8,8 +8,12 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from sqlalchemy.exc import OperationalError
+
 from ledger import auth as ledger_auth
-from ledger.models import User
+from ledger import tokens
+from ledger.models import ApiToken, User
+from ledger.models.base import utcnow
 
 from . import db
 from .errors import ApiError
@@ -33,13 +37,41 @@ def _authenticate() -> User:
     challenge = {"WWW-Authenticate": 'Bearer realm="ledger"'}
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send an API token as 'Authorization: Bearer <token>'.", headers=challenge)
-    user = ledger_auth.authenticate(db.session(), token.strip())
-    if user is None:
-        raise ApiError(401, "invalid_token", "The API token is unknown or revoked.", headers=challenge)
+    row = tokens.find(db.session(), token.strip())
+    if row is None:
+        raise ApiError(401, "invalid_token", "The API token is unknown, expired or revoked.", headers=challenge)
+    _record_use(row)
+    user = row.user
     if not ledger_auth.usable(user):
         raise ApiError(403, "conflicting_roles", "This user's roles break the rule that the bank role is exclusive; "
                        "an administrator must fix them before it can act.")
     return user
+
+
+def _record_use(row: ApiToken) -> None:
+    """Refresh the token's last_used_at (at most once a minute).
+
+    A writing request records it in its own transaction (on SQLite it already holds
+    the write lock, so a second connection would wait on it); a reading request's
+    session must stay read-only, so a short transaction of its own records it there.
+    """
+    g.api_token = row
+    now = utcnow()
+    if not tokens.needs_touch(row, now):
+        return
+    session = db.session()
+    if request.method not in ("GET", "HEAD"):
+        tokens.touch(session, row.id, now)
+        return
+    try:
+        with session.get_bind().begin() as connection:
+            tokens.touch(connection, row.id, now)
+    except OperationalError:
+        pass  # busy database: the next request records it
+
+
+def current_token() -> ApiToken:
+    return g.api_token
 
 
 def require_roles(*roles: str) -> Callable[[F], F]:

@@ -136,6 +136,7 @@ def register_commands(app: Flask) -> None:
     from console.cli import set_password_command
 
     from .demo import demo_command
+    from .integration_commands import COMMANDS as INTEGRATION_COMMANDS
     from .loans import import_loans_command
     from .simulate_command import simulate_command
     from .statements import render_statement_command, verify_statement_command
@@ -143,6 +144,8 @@ def register_commands(app: Flask) -> None:
     for command in (migrate_command, create_bank_command, create_user_command, verify_audit_command,
                     check_balances_command, demo_command, load_rules_command, import_loans_command, render_statement_command,
                     verify_statement_command, set_password_command, simulate_command):
+        app.cli.add_command(command)
+    for command in INTEGRATION_COMMANDS:
         app.cli.add_command(command)
 
 

@@ -60,11 +60,10 @@ def issue_token(session: Session, user: User, *, actor: str) -> str:
 
 
 def authenticate(session: Session, token: str) -> User | None:
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    )
+    """The user of a live token (not revoked, not expired; ledger.tokens), or None."""
+    from .tokens import find
+
+    row = find(session, token)
     return row.user if row else None
 
 

@@ -82,10 +82,13 @@ MATRIX = {
     ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): {"bank"},
     ("POST", "/api/v1/webhooks/{webhook_id}/ping"): {"bank"},
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): OWNER_OR_BUREAU,
+    ("GET", "/api/v1/tokens"): ANY,
+    ("POST", "/api/v1/tokens/rotate"): ANY,
+    ("DELETE", "/api/v1/tokens/{token_id}"): ANY,
 }
 PATH_VALUES = {"{claim_id}": "1", "{code}": "BANK-A", "{version}": "1", "{credit_code}": "91440703MA00000001",
                "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv",
-               "{webhook_id}": "1", "{document_id}": "1", "{bank}": "BANK-A"}
+               "{webhook_id}": "1", "{document_id}": "1", "{bank}": "BANK-A", "{token_id}": "999"}
 
 
 def test_the_matrix_names_every_operation(client):

@@ -284,6 +284,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.500": ("系统内部错误，已记录，请联系管理员。", "An internal error occurred; it has been logged."),
     "error.home": ("返回首页", "Back to the console"),
     "form.invalid": ("请检查填写内容：{fields}", "Please check: {fields}"),
+    # -- API tokens ---------------------------------------------------------------------------
+    "nav.tokens": ("接口令牌", "API tokens"),
+    "tokens.title": ("接口令牌", "API tokens"),
+    "tokens.intro": ("银行和用户当前有效的接口令牌。吊销立即生效：令牌的下一次请求即被拒绝。",
+                     "The banks' and users' live API tokens. Revocation takes effect at once: the token's next "
+                     "request is refused."),
+    "tokens.user": ("用户", "User"),
+    "tokens.name": ("名称", "Name"),
+    "tokens.prefix": ("令牌开头", "Starts with"),
+    "tokens.created": ("创建时间 (UTC)", "Created (UTC)"),
+    "tokens.expires": ("到期时间 (UTC)", "Expires (UTC)"),
+    "tokens.last_used": ("最近使用 (UTC)", "Last used (UTC)"),
+    "tokens.revoke": ("吊销", "Revoke"),
+    "tokens.confirm": ("确认吊销 {user} 的令牌 {prefix}…？", "Revoke {user}'s token {prefix}…?"),
+    "tokens.revoked": ("已吊销 {user} 的令牌 {prefix}…。", "Revoked {user}'s token {prefix}…."),
 }
 
 STATUS = {

@@ -21,7 +21,7 @@ from .errors import ApiError
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
                 "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS",
-                "WEBHOOK_TIMEOUT_SECONDS")
+                "WEBHOOK_TIMEOUT_SECONDS", "SIGNING_KEY_PATH")
 
 
 class LedgerApi(Api):
@@ -65,6 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
         WEBHOOK_LEASE_SECONDS=60,
         #: Seconds a receiver has to answer a delivery.
         WEBHOOK_TIMEOUT_SECONDS=10,
+        #: The Ed25519 key that signs audit checkpoints; None: instance/signing/checkpoint-ed25519.pem.
+        SIGNING_KEY_PATH=None,
         #: Endpoints whose request body is not JSON (uploads, PDFs).
         RAW_BODY_ENDPOINTS=set(),
         # Per-address throttling of console logins (Flask-Limiter), in front of the

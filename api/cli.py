@@ -136,6 +136,7 @@ def register_commands(app: Flask) -> None:
     from console.cli import set_password_command
 
     from .demo import demo_command
+    from .evidence_cli import COMMANDS as EVIDENCE_COMMANDS
     from .integration_commands import COMMANDS as INTEGRATION_COMMANDS
     from .loans import import_loans_command
     from .simulate_command import simulate_command
@@ -145,7 +146,7 @@ def register_commands(app: Flask) -> None:
                     check_balances_command, demo_command, load_rules_command, import_loans_command, render_statement_command,
                     verify_statement_command, set_password_command, simulate_command):
         app.cli.add_command(command)
-    for command in INTEGRATION_COMMANDS:
+    for command in (*INTEGRATION_COMMANDS, *EVIDENCE_COMMANDS):
         app.cli.add_command(command)
 
 

@@ -7,59 +7,31 @@ milliseconds and an entry exists exactly when the change it describes was commit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
+from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry_hash, utc_text
+
 from .models import AuditEntry, AuditHead
 from .models.base import utcnow
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal"]
+
 _PENDING = "audit_pending"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime, uuid.UUID, Decimal)):
-        return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
-    raise TypeError(f"{type(value).__name__} is not audit-serialisable")
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8 kept: one byte sequence per value."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
-
-
-def utc_text(moment: datetime) -> str:
-    # SQLite hands datetimes back naive; they were written in UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
+#: Marks a journal transaction (not an entry) in the pending list.
+_JOURNAL = "journal"
 
 
 def _fields(seq: int, occurred_at: datetime, actor: str, action: str, entity_type: str,
-            entity_id: str, before: Any, after: Any) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "occurred_at": utc_text(occurred_at),
-        "actor": actor,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "before": before,
-        "after": after,
-    }
+            entity_id: str, before: Any, after: Any, journal: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return entry_fields(seq, utc_text(occurred_at), actor, action, entity_type, entity_id, before, after, journal)
 
 
 def record(
@@ -82,23 +54,58 @@ def record(
     )
 
 
+def bind_journal(session: Session, transaction_id: uuid.UUID, digest: str) -> None:
+    """Cover a journal transaction written in this unit of work (SPEC §5.1).
+
+    At commit it gets the next journal number and is listed, with the digest of its
+    canonical postings, in the first entry recorded after it (the service's own entry,
+    e.g. ``claim.payout`` after the payouts), else the unit of work's last entry, else
+    an entry of its own (``journal.post``). Kept in the same pending list as entries so
+    a rolled-back savepoint drops it with them.
+    """
+    session.info.setdefault(_PENDING, []).append({_JOURNAL: {"id": str(transaction_id), "sha256": digest}})
+
+
+def _group(pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Entries paired with the journal transactions each one covers."""
+    groups: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    waiting: list[dict[str, Any]] = []
+    for item in pending:
+        if _JOURNAL in item:
+            waiting.append(item[_JOURNAL])
+        else:
+            groups.append((item, waiting))
+            waiting = []
+    if waiting:
+        if groups:
+            groups[-1][1].extend(waiting)
+        else:
+            groups.append((dict(actor="system", action="journal.post", entity_type="journal",
+                                entity_id=waiting[0]["id"], before=None, after=None), waiting))
+    return groups
+
+
 def write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+        select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq).where(AuditHead.id == 1).with_for_update()
     ).one()
-    seq, prev = int(head.seq), head.hash
+    seq, prev, number = int(head.seq), head.hash, int(head.journal_seq)
     rows = []
-    for item in pending:
+    for item, covered in _group(pending):
         seq += 1
+        journal = []
+        for txn in covered:
+            number += 1
+            journal.append({"n": number, **txn})
         occurred_at = utcnow()
-        digest = entry_hash(prev, _fields(seq, occurred_at, **item))
-        rows.append(dict(seq=seq, occurred_at=occurred_at, prev_hash=prev, hash=digest, **item))
+        digest = entry_hash(prev, _fields(seq, occurred_at, **item, journal=journal))
+        rows.append(dict(seq=seq, occurred_at=occurred_at, prev_hash=prev, hash=digest, journal=journal or None, **item))
         prev = digest
     session.execute(insert(AuditEntry.__table__), rows)
-    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=seq, hash=prev, journal_seq=number))
 
 
 @event.listens_for(Session, "before_commit")
@@ -135,7 +142,7 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
     """An entry as auditors read and export it: its hashed fields plus both hashes."""
     return {
         **_fields(entry.seq, entry.occurred_at, entry.actor, entry.action, entry.entity_type, entry.entity_id,
-                  entry.before, entry.after),
+                  entry.before, entry.after, entry.journal),
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
     }
@@ -170,7 +177,7 @@ def _verify_entries(session: Session, stream: Iterable[AuditEntry]) -> ChainRepo
             return ChainReport(False, checked, entry.seq,
                                f"entry {entry.seq} does not follow entry {entry.seq - 1} (removed, inserted or reordered)")
         fields = _fields(entry.seq, entry.occurred_at, entry.actor, entry.action, entry.entity_type,
-                         entry.entity_id, entry.before, entry.after)
+                         entry.entity_id, entry.before, entry.after, entry.journal)
         if entry_hash(prev, fields) != entry.hash:
             return ChainReport(False, checked, entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash")
         prev, last_seq = entry.hash, entry.seq

@@ -10,7 +10,9 @@ produced as a stream, so an export of millions of postings never sits in memory.
   the debit direction).
 - Audit log: one row per entry with ``occurred_at`` written exactly as it was hashed,
   so ``sha256(prev_hash + canonical_json({seq, occurred_at, actor, action,
-  entity_type, entity_id, before, after}))`` recomputes each ``hash`` offline.
+  entity_type, entity_id, before, after[, journal]}))`` recomputes each ``hash`` offline
+  (``journal`` only on entries that cover journal transactions; ``verifier.canonical``).
+- :func:`write_directory`: everything ``ledger-verify`` needs, as files (SPEC §5.1).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -28,14 +31,15 @@ from sqlalchemy.orm import Session
 from rules.money import format_amount
 
 from .audit import canonical_json, entry_dict, utc_text
-from .models import Account, AuditEntry, JournalTransaction, Posting
+from .models import Account, AuditCheckpoint, AuditEntry, AuditHead, JournalTransaction, Posting, Statement
 
 JOURNAL_COLUMNS = (
     "seq", "transaction_id", "effective_on", "kind", "reference", "memo", "reverses", "created_by", "created_at",
     "posting_id", "account", "debit", "credit", "amount",
 )
 AUDIT_COLUMNS = (
-    "seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "before", "after", "prev_hash", "hash",
+    "seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "before", "after", "journal", "prev_hash",
+    "hash",
 )
 
 
@@ -109,7 +113,7 @@ def as_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, chunk_rows
     count = 0
     try:
         for row in rows:
-            writer.writerow([_cell(row[c]) for c in columns])
+            writer.writerow([_cell(row.get(c)) for c in columns])
             count += 1
             if count % chunk_rows == 0:
                 yield buffer.getvalue()
@@ -143,4 +147,43 @@ def _close(rows: Iterable[Any]) -> None:
         close()
 
 
-__all__ = ["AUDIT_COLUMNS", "JOURNAL_COLUMNS", "as_csv", "as_jsonl", "audit_rows", "journal_rows"]
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def write_directory(session: Session, directory: Path) -> dict[str, int]:
+    """Write ``journal.jsonl``, ``audit.jsonl``, ``accounts.jsonl``, ``checkpoints.jsonl``,
+    ``statements.jsonl`` and ``head.json`` into ``directory``; returns rows per file.
+
+    Read in one transaction (the caller's session) so the files agree with each other.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {
+        "journal.jsonl": _write_jsonl(directory / "journal.jsonl", journal_rows(session)),
+        "audit.jsonl": _write_jsonl(directory / "audit.jsonl", audit_rows(session)),
+        "accounts.jsonl": _write_jsonl(directory / "accounts.jsonl", (
+            {"code": code, "normal_side": side, "balance": format_amount(int(balance))}
+            for code, side, balance in session.execute(
+                select(Account.code, Account.normal_side, Account.balance).order_by(Account.code)))),
+        "checkpoints.jsonl": _write_jsonl(directory / "checkpoints.jsonl", (
+            {"seq": row.seq, "head": row.head, "issued_at": row.issued_at, "key_id": row.key_id,
+             "signature": row.signature}
+            for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))),
+        "statements.jsonl": _write_jsonl(directory / "statements.jsonl", (
+            {"number": row.number, "kind": row.kind, "scope": row.scope, "sha256": row.sha256,
+             "audit_seq": row.audit_seq, "audit_hash": row.audit_hash, "issued_at": utc_text(row.issued_at)}
+            for row in session.scalars(select(Statement).order_by(Statement.id)))),
+    }
+    head = session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq).where(AuditHead.id == 1)).one()
+    (directory / "head.json").write_text(
+        json.dumps({"seq": int(head.seq), "hash": head.hash, "journal_seq": int(head.journal_seq)}) + "\n",
+        encoding="utf-8")
+    return counts
+
+
+__all__ = ["AUDIT_COLUMNS", "JOURNAL_COLUMNS", "as_csv", "as_jsonl", "audit_rows", "journal_rows", "write_directory"]

@@ -20,6 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from verifier.canonical import postings_digest
+
+from . import audit
 from .errors import (
     AlreadyExists,
     AlreadyReversed,
@@ -177,6 +180,17 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
                      "balance_after": running[account.id]})
     session.execute(_INSERT_POSTINGS, rows)
     session.execute(_INSERT_HEADER, values)
+    audit.bind_journal(session, values["id"], canonical_digest(values, ((leg.account.code, leg.amount) for leg in legs)))
+
+
+def canonical_digest(header: dict[str, object], postings: Iterable[tuple[str, int]]) -> str:
+    """SHA-256 of a transaction's canonical postings (byte form: ``verifier.canonical``)."""
+    reverses = header.get("reverses_id")
+    return postings_digest(
+        id=str(header["id"]), kind=str(header["kind"]), effective_on=header["effective_on"].isoformat(),  # type: ignore[attr-defined]
+        memo=str(header.get("memo") or ""), reference=header.get("reference"),  # type: ignore[arg-type]
+        reverses=str(reverses) if reverses is not None else None, postings=postings,
+    )
 
 
 def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:

@@ -1,6 +1,6 @@
 """All models, imported here so that ``Base.metadata`` is complete for migrations."""
 
-from .audit import AuditEntry, AuditHead
+from .audit import AuditCheckpoint, AuditEntry, AuditHead
 from .auth import BUREAU_ROLES, ROLES, ApiToken, Bank, User, UserRole
 from .base import Base
 from .claims import (
@@ -38,6 +38,7 @@ __all__ = [
     "SUBFUND_ACCOUNTS",
     "Account",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
     "Bank",

@@ -24,6 +24,9 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(80), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The journal transactions this entry covers, with their journal numbers and the
+    #: SHA-256 of their canonical postings (``verifier.canonical``); hashed with the rest.
+    journal: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     #: SHA-256 hex of prev_hash + canonical JSON of the entry's other fields.
     hash: Mapped[str] = mapped_column(String(64))
@@ -43,3 +46,27 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+    #: Journal transactions covered so far: the next one gets number journal_seq + 1,
+    #: so journal numbers run 1, 2, 3, … in chain order without gaps.
+    journal_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head, as issued (SPEC §5.1).
+
+    Kept so the ledger can show what it has handed out; the evidence is the copy an
+    auditor or a bank keeps outside, which nobody inside can re-sign.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    head: Mapped[str] = mapped_column(String(64))
+    #: UTC text exactly as signed.
+    issued_at: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(16))
+    #: Ed25519 signature, base64.
+    signature: Mapped[str] = mapped_column(String(100))
+    #: Raw public key (base64) that signed it, so a stored checkpoint names its key.
+    public_key: Mapped[str] = mapped_column(String(60))

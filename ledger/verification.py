@@ -1,0 +1,295 @@
+"""One verification of everything the ledger claims about itself (SPEC §5, §5.1).
+
+``run(session, …)`` runs :data:`CHECKS` in order and reports, for each, how much it
+looked at and the first problem it found (with the count of problems). The same report
+backs ``ledger-admin verify``, the auditor API and the console's audit page.
+
+Adding a check: write ``def my_check(ctx: Context) -> tuple[int, list[str]]`` returning
+``(things checked, problems in order found)`` and decorate it with
+``@check("name", "what it proves")`` in this module (or in a module imported at the
+bottom of it). The chain is walked once and shared through ``ctx.chain``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.money import format_amount
+from verifier import checks as pure
+from verifier.signing import load_public_key
+
+from . import journal
+from .audit import utc_text
+from .models import (
+    Account,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    Claim,
+    ClaimPayerLine,
+    JournalTransaction,
+    Posting,
+    Reservation,
+    Statement,
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    title: str
+    ok: bool
+    checked: int
+    problem: str | None = None
+    problems: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "ok": self.ok, "checked": self.checked,
+                "problem": self.problem, "problems": self.problems}
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[CheckResult]
+    head_seq: int
+    head_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.checks)
+
+    def first(self, name: str) -> CheckResult:
+        return next(result for result in self.checks if result.name == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "head_seq": self.head_seq, "head_hash": self.head_hash,
+                "checks": [result.as_dict() for result in self.checks]}
+
+
+@dataclass
+class Context:
+    session: Session
+    #: ``(where, checkpoint)`` pairs handed in from outside (files an auditor kept).
+    external: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    #: The bureau's public key, when the verifier has it.
+    public_key: Ed25519PublicKey | None = None
+    batch: int = 5000
+
+    @cached_property
+    def stored(self) -> list[tuple[str, Mapping[str, Any], str]]:
+        rows = self.session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars()
+        return [(f"stored checkpoint {row.id}", {"seq": row.seq, "head": row.head, "issued_at": row.issued_at,
+                                                 "key_id": row.key_id, "signature": row.signature}, row.public_key)
+                for row in rows]
+
+    @cached_property
+    def head(self) -> Any:
+        return self.session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq)
+                                    .where(AuditHead.id == 1)).one()
+
+    @cached_property
+    def chain(self) -> pure.Chain:
+        want = {int(cp["seq"]) for _where, cp in self.external if "seq" in cp}
+        want |= {int(cp["seq"]) for _where, cp, _key in self.stored}
+        return pure.walk_chain(self._entries(), want=want)
+
+    def _entries(self) -> Iterator[dict[str, Any]]:
+        table = AuditEntry.__table__
+        result = self.session.execute(select(table).order_by(table.c.seq).execution_options(yield_per=self.batch))
+        try:
+            for row in result.mappings():
+                entry = dict(row)
+                entry["occurred_at"] = utc_text(entry["occurred_at"])
+                yield entry
+        finally:
+            result.close()  # an early stop must not leave a server-side cursor open
+
+
+Check = Callable[[Context], tuple[int, list[str]]]
+CHECKS: list[tuple[str, str, Check]] = []
+
+
+def check(name: str, title: str) -> Callable[[Check], Check]:
+    def register(function: Check) -> Check:
+        CHECKS.append((name, title, function))
+        return function
+    return register
+
+
+def run(session: Session, *, checkpoints: list[tuple[str, Mapping[str, Any]]] = (),  # type: ignore[assignment]
+        public_key: Ed25519PublicKey | None = None, only: set[str] | None = None) -> Report:
+    ctx = Context(session, list(checkpoints), public_key)
+    results = []
+    for name, title, function in CHECKS:
+        if only is not None and name not in only:
+            continue
+        checked, problems = function(ctx)
+        results.append(CheckResult(name, title, not problems, checked, problems[0] if problems else None,
+                                   len(problems)))
+    return Report(results, int(ctx.head.seq), ctx.head.hash)
+
+
+# -- the checks, in the order they run -------------------------------------------------
+
+
+@check("chain", "Every audit entry re-hashes to its stored hash, in order, up to the head")
+def chain_check(ctx: Context) -> tuple[int, list[str]]:
+    chain = ctx.chain
+    return chain.checked, chain.problems + pure.check_head(chain, int(ctx.head.seq), ctx.head.hash)
+
+
+@check("checkpoints", "Each checkpoint's signature holds and its head is still at its seq")
+def checkpoints_check(ctx: Context) -> tuple[int, list[str]]:
+    checked, problems = pure.check_checkpoints(ctx.chain, ctx.external, ctx.public_key)
+    for where, checkpoint, stored_key in ctx.stored:
+        n, found = pure.check_checkpoints(ctx.chain, [(where, checkpoint)], ctx.public_key or load_public_key(stored_key))
+        checked += n
+        problems += found
+    return checked, problems
+
+
+@check("journal", "Every journal transaction is covered once, numbered without gaps, its postings unchanged")
+def journal_check(ctx: Context) -> tuple[int, list[str]]:
+    return pure.check_coverage(ctx.chain, transaction_digests(ctx.session), int(ctx.head.journal_seq))
+
+
+@check("balances", "Every cached balance equals the sum of its postings; every transaction balances")
+def balances_check(ctx: Context) -> tuple[int, list[str]]:
+    mismatches = journal.check_balances(ctx.session)
+    problems = [f"account {m.account}: cached {format_amount(m.cached)}, journal {format_amount(m.recomputed)}"
+                for m in mismatches]
+    problems += [f"transaction {txn} does not balance" for txn in journal.unbalanced_transactions(ctx.session)]
+    accounts = ctx.session.scalar(select(Account.id).order_by(Account.id.desc()).limit(1)) or 0
+    return accounts, problems
+
+
+@check("claims", "Claims' approved amounts, payer lines and statuses agree with their journal transactions and the chain")
+def claims_check(ctx: Context) -> tuple[int, list[str]]:
+    return claim_problems(ctx.session)
+
+
+@check("register", "Every registered statement has its statement.issue entry in the chain")
+def register_check(ctx: Context) -> tuple[int, list[str]]:
+    problems = []
+    rows = ctx.session.execute(select(Statement.number, Statement.sha256).order_by(Statement.id)).all()
+    for number, sha256 in rows:
+        issued = ctx.chain.issues.get(number)
+        if issued is None:
+            problems.append(f"statement {number} is registered but no statement.issue entry in the chain issued it")
+        elif issued[1] != sha256:
+            problems.append(f"statement {number}: the register's PDF hash differs from the one in entry {issued[0]}")
+    return len(rows), problems
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def transaction_digests(session: Session) -> dict[str, str]:
+    """Each transaction's canonical-postings digest, recomputed from the tables."""
+    headers = {
+        row.id: row for row in session.execute(select(
+            JournalTransaction.id, JournalTransaction.kind, JournalTransaction.effective_on, JournalTransaction.memo,
+            JournalTransaction.reference, JournalTransaction.reverses_id))
+    }
+    postings: dict[uuid.UUID, list[tuple[str, int]]] = defaultdict(list)
+    for txn_id, code, amount in session.execute(
+        select(Posting.transaction_id, Account.code, Posting.amount).join(Account, Account.id == Posting.account_id)
+    ):
+        postings[txn_id].append((code, int(amount)))
+    digests = {}
+    for txn_id, header in headers.items():
+        digests[str(txn_id)] = journal.canonical_digest(
+            {"id": txn_id, "kind": header.kind, "effective_on": header.effective_on, "memo": header.memo,
+             "reference": header.reference, "reverses_id": header.reverses_id}, postings.get(txn_id, []))
+    for txn_id in postings.keys() - headers.keys():
+        digests[str(txn_id)] = "(postings without a transaction header)"
+    return digests
+
+
+#: Reservation status each claim status implies for its payer lines' reservations.
+_RESERVATION_FOR = {"approved": "pending", "paid": "posted"}
+
+
+def claim_problems(session: Session) -> tuple[int, list[str]]:
+    """Claims against the money: lines against their reservations' postings (bound into
+    the chain), the approved amount against the lines, the status against the chain."""
+    problems: list[str] = []
+    claims = session.execute(select(Claim.id, Claim.status, Claim.approved_amount).order_by(Claim.id)).all()
+    lines: dict[int, list[Any]] = defaultdict(list)
+    for line in session.execute(select(ClaimPayerLine.claim_id, ClaimPayerLine.subfund_code, ClaimPayerLine.amount,
+                                       ClaimPayerLine.reservation_id)):
+        lines[line.claim_id].append(line)
+    reservations = {row.id: row for row in session.execute(select(
+        Reservation.id, Reservation.status, Reservation.hold_account_id, Reservation.reserve_transaction_id,
+        Reservation.resolve_transaction_id))}
+    # What each transaction moved on each account, from the (hash-bound) postings.
+    moved: dict[tuple[uuid.UUID, int], int] = defaultdict(int)
+    wanted = {r.reserve_transaction_id for r in reservations.values()} | {
+        r.resolve_transaction_id for r in reservations.values() if r.resolve_transaction_id}
+    for txn_id, account_id, amount in session.execute(select(Posting.transaction_id, Posting.account_id, Posting.amount)):
+        if txn_id in wanted:
+            moved[(txn_id, account_id)] += int(amount)
+    kinds = dict(session.execute(select(JournalTransaction.id, JournalTransaction.kind)).all())
+    last_status, last_reserve = _claims_in_chain(session)
+
+    for claim_id, status, approved in claims:
+        where = f"claim {claim_id}"
+        chained = last_status.get(str(claim_id))
+        if chained is not None and chained != status:
+            problems.append(f"{where} is {status} but its last audit entry left it {chained}")
+        reserved = [line for line in lines[claim_id] if line.reservation_id is not None]
+        expected = _RESERVATION_FOR.get(status)
+        if status in ("approved", "paid"):
+            if approved is None or sum(line.amount for line in lines[claim_id]) != approved:
+                problems.append(f"{where}: approved amount {format_amount(approved or 0)} is not the sum of its payer lines")
+            recorded = last_reserve.get(str(claim_id))
+            if recorded is not None and recorded.get("approved_amount") != format_amount(approved or 0):
+                problems.append(f"{where}: approved amount {format_amount(approved or 0)} differs from "
+                                f"{recorded.get('approved_amount')} recorded in the chain")
+            if recorded is not None and recorded.get("lines") != {
+                    line.subfund_code: format_amount(line.amount) for line in lines[claim_id]}:
+                problems.append(f"{where}: payer lines differ from those recorded in the chain")
+        elif reserved and status != "rejected":
+            problems.append(f"{where} is {status} but holds reservations")
+        for line in reserved:
+            reservation = reservations.get(line.reservation_id)
+            if reservation is None:
+                problems.append(f"{where}: the reservation of its {line.subfund_code} line is missing")
+                continue
+            held = moved.get((reservation.reserve_transaction_id, reservation.hold_account_id), 0)
+            if held != line.amount:
+                problems.append(f"{where}: its {line.subfund_code} line says {format_amount(line.amount)} but the "
+                                f"journal reserved {format_amount(held)}")
+            wanted_status = expected or ("released" if status == "rejected" else None)
+            if wanted_status and reservation.status != wanted_status:
+                problems.append(f"{where} is {status} but the reservation of its {line.subfund_code} line is "
+                                f"{reservation.status}")
+            if status == "paid":
+                paid = -moved.get((reservation.resolve_transaction_id, reservation.hold_account_id), 0)
+                if kinds.get(reservation.resolve_transaction_id) != "payout" or paid != line.amount:
+                    problems.append(f"{where}: its {line.subfund_code} line says {format_amount(line.amount)} but "
+                                    f"the journal paid out {format_amount(paid)}")
+    return len(claims), problems
+
+
+def _claims_in_chain(session: Session) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Each claim's status as its last transition entry left it, and its last reserve entry."""
+    status: dict[str, str] = {}
+    reserve: dict[str, dict[str, Any]] = {}
+    rows = session.execute(select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.after)
+                           .where(AuditEntry.entity_type == "claim").order_by(AuditEntry.seq))
+    for entity_id, action, after in rows:
+        if action == "claim.reserve":
+            reserve[entity_id] = after or {}
+        elif after and "status" in after:
+            status[entity_id] = after["status"]
+    return status, reserve

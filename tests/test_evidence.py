@@ -1,0 +1,230 @@
+"""Evidence that survives an insider (SPEC §5.1, issue 12): each tampering an auditor
+with database superuser rights could try is named by ``ledger-admin verify``, on SQLite
+and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from api import create_app
+from ledger import checkpoints, verification
+from ledger.db import make_sessionmaker
+from verifier.canonical import entry_fields, entry_hash
+
+from .conftest import BUSINESS_DATE
+from .evidence_world import build_world, entries, insider, rehash, set_json
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def ledger_app(request, tmp_path):  # type: ignore[no-untyped-def]
+    url = request.getfixturevalue("database_url" if request.param == "sqlite" else "pg_url")
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE,
+                      "SIGNING_KEY_PATH": str(tmp_path / "keys" / "checkpoint.pem")})
+    yield app
+    app.extensions["ledger_engine"].dispose()
+
+
+@pytest.fixture
+def engine(ledger_app):  # type: ignore[no-untyped-def]
+    return ledger_app.extensions["ledger_engine"]
+
+
+@pytest.fixture
+def world(ledger_app, engine):  # type: ignore[no-untyped-def]
+    with make_sessionmaker(engine)() as session:
+        return build_world(session)
+
+
+@pytest.fixture
+def cli(ledger_app):  # type: ignore[no-untyped-def]
+    runner = ledger_app.test_cli_runner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(args=list(args))
+
+    return run
+
+
+@pytest.fixture
+def kept(cli, tmp_path, world):  # type: ignore[no-untyped-def]
+    """A checkpoint of the untouched ledger, kept outside the database (a file)."""
+    assert cli("keys").exit_code == 0
+    out = tmp_path / "checkpoint.json"
+    result = cli("checkpoint", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def verify(cli, *checkpoint_files: Path):  # type: ignore[no-untyped-def]
+    args = ["verify"]
+    for path in checkpoint_files:
+        args += ["--checkpoint", str(path)]
+    return cli(*args)
+
+
+def failed(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """check name -> its problem line, from `verify` output."""
+    lines = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    return {line.split()[1].rstrip(":"): line.split(": ", 1)[1] for line in lines}
+
+
+def head(connection) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    row = connection.execute(text("SELECT seq, hash FROM audit_head")).one()
+    return int(row.seq), row.hash
+
+
+def test_an_untouched_ledger_verifies_with_its_checkpoint(cli, kept):
+    result = verify(cli, kept)
+    assert result.exit_code == 0, result.output
+    names = [line.split()[1].rstrip(":") for line in result.output.splitlines() if line.startswith("ok")]
+    assert names == ["chain", "checkpoints", "journal", "balances", "claims", "register"]
+    checkpoint = json.loads(kept.read_text())
+    assert set(checkpoint) == {"seq", "head", "issued_at", "key_id", "signature"}
+
+
+def test_every_journal_transaction_is_covered_once_with_gap_free_numbers(engine, world):
+    with engine.connect() as connection:
+        listed = [ref for entry in entries(connection) for ref in entry["journal"] or []]
+        count = connection.execute(text("SELECT count(*) FROM journal_transactions")).scalar()
+        payout = [entry for entry in entries(connection) if entry["action"] == "claim.payout"]
+    assert [ref["n"] for ref in listed] == list(range(1, count + 1))
+    assert len({ref["id"] for ref in listed}) == count
+    # The service's own entry carries its money: the payout entry covers the payouts.
+    assert len(payout) == 1 and payout[0]["journal"]
+
+
+def test_1_last_entry_deleted_and_head_rolled_back(cli, engine, kept):
+    with insider(engine) as connection:
+        seq, _ = head(connection)
+        connection.execute(text("DELETE FROM audit_entries WHERE seq = :s"), {"s": seq})
+        previous = connection.execute(text("SELECT hash FROM audit_entries WHERE seq = :s"), {"s": seq - 1}).scalar()
+        connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": seq - 1, "h": previous})
+    result = verify(cli, kept)
+    assert result.exit_code == 1
+    problems = failed(result)
+    assert "chain" not in problems  # the chain itself is consistent again ...
+    assert f"signed at entry {seq}, but the log now ends at entry {seq - 1}" in problems["checkpoints"]
+
+
+def test_2_last_three_entries_with_both_statement_issues_deleted(cli, engine, kept, world):
+    with insider(engine) as connection:
+        seq, _ = head(connection)
+        actions = [e["action"] for e in entries(connection, seq - 2)]
+        connection.execute(text("DELETE FROM audit_entries WHERE seq > :s"), {"s": seq - 3})
+        rehash(connection, seq - 2)
+    assert actions.count("statement.issue") == 2
+    problems = failed(verify(cli, kept))
+    assert "entries cut off after it" in problems["checkpoints"]
+    assert f"statement {world.statements[0]} is registered but no statement.issue entry" in problems["register"]
+
+
+def test_3_entry_100_rewritten_and_everything_after_rehashed(cli, engine, kept):
+    with insider(engine) as connection:
+        entry = entries(connection, 100)[0]
+        set_json(connection, 100, "after", {**(entry["after"] or {}), "actor_note": "rewritten"})
+        rehash(connection, 100)
+    result = verify(cli, kept)
+    problems = failed(result)
+    assert "chain" not in problems
+    assert "no longer has the signed hash (history up to it was rewritten)" in problems["checkpoints"]
+
+
+def test_4_forged_payout_entry_appended_with_application_rights(cli, engine, kept, world):
+    # No trigger touched: the application may append entries and move the head.
+    with engine.begin() as connection:
+        seq, prev = head(connection)
+        from datetime import datetime, timezone
+
+        moment = datetime.now(timezone.utc)
+        after = {"amount": "1000000.00", "payment_reference": "FORGED", "offsets": {}}
+        fields = entry_fields(seq + 1, moment.isoformat(timespec="microseconds"), "approver", "claim.payout", "claim",
+                              str(world.approved.id), None, after)
+        digest = entry_hash(prev, fields)
+        connection.execute(text(
+            "INSERT INTO audit_entries (seq, occurred_at, actor, action, entity_type, entity_id, before, after, "
+            "prev_hash, hash) VALUES (:seq, :at, 'approver', 'claim.payout', 'claim', :id, NULL, :after, :prev, :hash)"
+            if connection.dialect.name == "sqlite" else
+            "INSERT INTO audit_entries (seq, occurred_at, actor, action, entity_type, entity_id, before, after, "
+            "prev_hash, hash) VALUES (:seq, :at, 'approver', 'claim.payout', 'claim', :id, NULL, CAST(:after AS JSON), "
+            ":prev, :hash)"),
+            {"seq": seq + 1, "at": moment, "id": str(world.approved.id), "after": json.dumps(after), "prev": prev,
+             "hash": digest})
+        connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": seq + 1, "h": digest})
+    problems = failed(verify(cli, kept))
+    assert "chain" not in problems
+    assert f"entry {seq + 1} (claim.payout) moves money but covers no journal transaction" in problems["journal"]
+
+
+def _contribution_postings(connection, transaction_id: str) -> list[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    return [tuple(row) for row in connection.execute(text(
+        "SELECT p.id, p.account_id, p.amount FROM journal_postings p "
+        "JOIN journal_transactions t ON t.id = p.transaction_id WHERE t.kind = 'contribution' AND t.reference = :r"),
+        {"r": transaction_id})]
+
+
+def test_5_both_legs_of_a_contribution_raised_and_balances_adjusted(cli, engine, kept):
+    with insider(engine) as connection:
+        for posting_id, account_id, amount in _contribution_postings(connection, "OPEN-GD-PROV"):
+            delta = 1_000_000_00 if amount > 0 else -1_000_000_00
+            connection.execute(text("UPDATE journal_postings SET amount = amount + :d WHERE id = :i"),
+                               {"d": delta, "i": posting_id})
+            # Cached balances are in each account's normal direction: both go up.
+            connection.execute(text("UPDATE accounts SET balance = balance + 100000000 WHERE id = :i"), {"i": account_id})
+    problems = failed(verify(cli, kept))
+    assert "balances" not in problems  # the insider made the cache agree ...
+    assert "was altered: its postings no longer match the digest" in problems["journal"]
+
+
+def test_6_a_whole_contribution_deleted_and_balances_adjusted(cli, engine, kept, world):
+    with insider(engine) as connection:
+        for _posting_id, account_id, _amount in _contribution_postings(connection, "BIG-1"):
+            connection.execute(text("UPDATE accounts SET balance = balance - 5000000000 WHERE id = :i"), {"i": account_id})
+        connection.execute(text("DELETE FROM journal_postings WHERE transaction_id IN "
+                                "(SELECT id FROM journal_transactions WHERE reference = 'BIG-1')"))
+        connection.execute(text("DELETE FROM journal_transactions WHERE reference = 'BIG-1'"))
+    problems = failed(verify(cli, kept))
+    assert "balances" not in problems
+    assert "is missing from the journal" in problems["journal"] and world.big_contribution[:8] in problems["journal"]
+
+
+def test_7_claim_approved_amount_and_payer_lines_times_ten(cli, engine, kept, world):
+    with insider(engine) as connection:
+        connection.execute(text("UPDATE claims SET approved_amount = approved_amount * 10 WHERE id = :i"),
+                           {"i": world.paid.id})
+        connection.execute(text("UPDATE claim_payer_lines SET amount = amount * 10 WHERE claim_id = :i"),
+                           {"i": world.paid.id})
+        connection.execute(text("UPDATE reservations SET amount = amount * 10 WHERE id IN "
+                                "(SELECT reservation_id FROM claim_payer_lines WHERE claim_id = :i)"), {"i": world.paid.id})
+    problems = failed(verify(cli, kept))
+    assert f"claim {world.paid.id}" in problems["claims"]
+    assert "but the journal reserved" in problems["claims"] or "recorded in the chain" in problems["claims"]
+
+
+def test_8_register_row_inserted_for_an_altered_pdf(cli, engine, kept):
+    with engine.begin() as connection:  # the application's own rights: INSERT is allowed
+        connection.execute(text(
+            "INSERT INTO statements (number, kind, scope, language, sha256, state_sha256, audit_seq, audit_hash, "
+            "filename, size, issued_by, issued_at) SELECT 'BCJ-2026-000099', kind, scope, language, :fake, "
+            "state_sha256, audit_seq, audit_hash, filename, size, issued_by, issued_at FROM statements "
+            "WHERE kind = 'claim'"), {"fake": "ab" * 32})
+    problems = failed(verify(cli, kept))
+    assert "statement BCJ-2026-000099 is registered but no statement.issue entry" in problems["register"]
+
+
+def test_checkpoint_signature_forged_or_from_another_key_is_refused(cli, kept, tmp_path):
+    checkpoint = json.loads(kept.read_text())
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**checkpoint, "head": "f" * 64}))
+    problems = failed(verify(cli, forged))
+    assert "signature that does not verify" in problems["checkpoints"]
+
+
+def test_api_and_report_agree(ledger_app, engine, kept):
+    with make_sessionmaker(engine, readonly=True)() as session:
+        report = verification.run(session, checkpoints=[("kept", json.loads(kept.read_text()))],
+                                  public_key=checkpoints.load_key(Path(ledger_app.config["SIGNING_KEY_PATH"])).public_key())
+    assert report.ok and [c.name for c in report.checks][0] == "chain"

@@ -14,7 +14,8 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from ledger import audit, exports, journal
+from ledger import audit, checkpoints, exports, journal, verification
+from ledger.errors import InvalidTransition, NotFound
 from ledger.models import Account, AuditEntry
 from rules.money import format_amount
 
@@ -50,12 +51,37 @@ class AuditEntryOut(Schema):
     hash = fields.String()
 
 
-class ChainReportOut(Schema):
+class CheckOut(Schema):
+    name = fields.String(metadata={"example": "journal"})
+    title = fields.String(metadata={"description": "What the check proves"})
     ok = fields.Boolean()
+    checked = fields.Integer(metadata={"description": "Things looked at (entries, transactions, claims …)"})
+    problem = fields.String(allow_none=True, metadata={"description": "The first problem found, naming what changed"})
+    problems = fields.Integer(metadata={"description": "How many problems this check found"})
+
+
+class CheckpointOut(Schema):
+    seq = fields.Integer(metadata={"description": "The audit entry the checkpoint vouches for"})
+    head = fields.String(metadata={"description": "That entry's hash"})
+    issued_at = fields.String(metadata={"description": "UTC, exactly as signed"})
+    key_id = fields.String(metadata={"description": "First 16 hex digits of SHA-256 over the raw Ed25519 public key"})
+    signature = fields.String(metadata={"description": "Ed25519 over canonical JSON of {seq, head, issued_at, key_id}, base64"})
+
+
+class VerifyIn(Schema):
+    checkpoints = fields.List(fields.Dict(), load_default=list,
+                              metadata={"description": "Checkpoints kept outside the ledger, as issued"})
+
+
+class ChainReportOut(Schema):
+    ok = fields.Boolean(metadata={"description": "Every check passed"})
     checked = fields.Integer(metadata={"description": "Entries re-hashed"})
     first_broken = fields.Integer(allow_none=True, metadata={"description": "First entry that no longer matches"})
-    reason = fields.String()
+    reason = fields.String(metadata={"description": "Why the chain is broken (empty when it holds)"})
+    head_seq = fields.Integer()
     head_hash = fields.String()
+    checks = fields.List(fields.Nested(CheckOut), metadata={
+        "description": "Every check of `ledger-admin verify`, in order: chain, checkpoints, journal, balances, claims, register"})
 
 
 class MismatchOut(Schema):
@@ -113,12 +139,49 @@ class AuditLog(MethodView):
 @blp.route("/audit/verify", endpoint="audit_verify")
 class AuditVerify(MethodView):
     @require_roles(*AUDIT_ROLES)
+    @blp.arguments(VerifyIn, required=False)
     @blp.response(200, ChainReportOut)
+    def post(self, body=None):  # type: ignore[no-untyped-def]
+        """Run every check of `ledger-admin verify` (SPEC §5.1); name the first problem of each.
+
+        Optionally send checkpoints kept outside (`{"checkpoints": [...]}`): each must
+        still match the chain. Signatures are checked with the bureau's public key.
+        """
+        given = [(f"checkpoint {n + 1}", cp) for n, cp in enumerate((body or {}).get("checkpoints", []))]
+        report = verification.run(_reader_session(), checkpoints=given, public_key=bureau_public_key())
+        return report.as_dict()
+
+
+def bureau_public_key():  # type: ignore[no-untyped-def]
+    path = checkpoints.key_path(current_app.instance_path, current_app.config.get("SIGNING_KEY_PATH"))
+    return checkpoints.load_key(path).public_key() if path.exists() else None
+
+
+@blp.route("/audit/checkpoints", endpoint="audit_checkpoints")
+class AuditCheckpoints(MethodView):
+    @require_roles(*AUDIT_ROLES)
+    @blp.response(201, CheckpointOut)
+    @blp.alt_response(409, description="No signing key: run `ledger-admin keys`")
     def post(self):  # type: ignore[no-untyped-def]
-        """Re-hash the whole chain; name the first entry that no longer matches."""
-        report = audit.verify_chain(_reader_session())
-        return {"ok": report.ok, "checked": report.checked, "first_broken": report.first_broken,
-                "reason": report.reason, "head_hash": report.head_hash}
+        """Issue a signed checkpoint of the audit chain's head, and keep it (SPEC §5.1)."""
+        path = checkpoints.key_path(current_app.instance_path, current_app.config.get("SIGNING_KEY_PATH"))
+        if not path.exists():
+            raise InvalidTransition("The ledger has no checkpoint signing key yet; run `ledger-admin keys`.",
+                           code="no_signing_key")
+        return checkpoints.issue(db.session(), checkpoints.load_key(path))
+
+
+@blp.route("/audit/checkpoints/latest", endpoint="audit_checkpoint_latest")
+class AuditCheckpointLatest(MethodView):
+    @require_roles(*AUDIT_ROLES)
+    @blp.response(200, CheckpointOut)
+    @blp.alt_response(404, description="No checkpoint issued yet")
+    def get(self):  # type: ignore[no-untyped-def]
+        """The latest checkpoint the ledger issued: keep it, and verify against it later."""
+        row = checkpoints.latest(db.session())
+        if row is None:
+            raise NotFound("No checkpoint has been issued yet.")
+        return checkpoints.as_dict(row)
 
 
 @blp.route("/journal/check", endpoint="journal_check")

@@ -7,7 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from api import context, db
-from ledger import audit, exports
+from api.auditor import bureau_public_key
+from ledger import audit, exports, verification
 from ledger.models import AuditEntry
 
 from .auth import PAGE_ROLES, roles_required
@@ -56,7 +57,8 @@ def audit_verify():  # type: ignore[no-untyped-def]
     if writer is not None:
         writer.close()
     g.db = current_app.extensions["ledger_readonly_sessions"]()
-    report = audit.verify_chain(g.db)
+    # The same checks, in the same order, as `ledger-admin verify` and the auditor API.
+    report = verification.run(g.db, public_key=bureau_public_key())
     query = _query()
     return render_template("console/audit.html", page=_page(query), query=query, report=report,
                            entry_change=entry_change)

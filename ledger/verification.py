@@ -62,6 +62,8 @@ class Report:
     checks: list[CheckResult]
     head_seq: int
     head_hash: str
+    #: The chain walk itself (entries re-hashed, first broken entry).
+    chain: pure.Chain
 
     @property
     def ok(self) -> bool:
@@ -71,7 +73,10 @@ class Report:
         return next(result for result in self.checks if result.name == name)
 
     def as_dict(self) -> dict[str, Any]:
+        chain = self.checks[0] if self.checks and self.checks[0].name == "chain" else None
         return {"ok": self.ok, "head_seq": self.head_seq, "head_hash": self.head_hash,
+                "checked": self.chain.checked, "first_broken": self.chain.first_broken,
+                "reason": (chain.problem or "") if chain else "",
                 "checks": [result.as_dict() for result in self.checks]}
 
 
@@ -135,7 +140,7 @@ def run(session: Session, *, checkpoints: list[tuple[str, Mapping[str, Any]]] = 
         checked, problems = function(ctx)
         results.append(CheckResult(name, title, not problems, checked, problems[0] if problems else None,
                                    len(problems)))
-    return Report(results, int(ctx.head.seq), ctx.head.hash)
+    return Report(results, int(ctx.head.seq), ctx.head.hash, ctx.chain)
 
 
 # -- the checks, in the order they run -------------------------------------------------

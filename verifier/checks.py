@@ -30,6 +30,8 @@ class Chain:
 
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    #: the first entry that no longer matches (None while the chain holds)
+    first_broken: int | None = None
     last_seq: int = 0
     head_hash: str = GENESIS_HASH
     #: hashes at the sequence numbers asked for (checkpoints)
@@ -60,9 +62,11 @@ def walk_chain(entries: Iterable[Mapping[str, Any]], *, want: Iterable[int] = ()
         seq = entry["seq"]
         if seq != expected:
             chain.problems.append(f"entry {expected} is missing (the next entry found is {seq})")
+            chain.first_broken = expected
             return chain
         if entry["prev_hash"] != prev:
             chain.problems.append(f"entry {seq} does not follow entry {seq - 1} (removed, inserted or reordered)")
+            chain.first_broken = seq
             return chain
         fields = {name: entry[name] for name in _HASHED}
         journal = entry.get("journal")
@@ -70,6 +74,7 @@ def walk_chain(entries: Iterable[Mapping[str, Any]], *, want: Iterable[int] = ()
             fields["journal"] = journal
         if sha256((prev + canonical_json(fields)).encode("utf-8")).hexdigest() != entry["hash"]:
             chain.problems.append(f"entry {seq} was altered: its content no longer matches its hash")
+            chain.first_broken = seq
             return chain
         prev = entry["hash"]
         if seq in wanted:
@@ -90,6 +95,7 @@ def walk_chain(entries: Iterable[Mapping[str, Any]], *, want: Iterable[int] = ()
 
 def check_head(chain: Chain, head_seq: int, head_hash: str) -> list[str]:
     if chain.ok and (head_seq != chain.last_seq or head_hash != chain.head_hash):
+        chain.first_broken = chain.last_seq + 1
         return [f"the log ends at entry {chain.last_seq} but the head records {head_seq} entries "
                 "(entries removed from the end, or the head rewritten)"]
     return []

@@ -223,8 +223,70 @@ def test_checkpoint_signature_forged_or_from_another_key_is_refused(cli, kept, t
     assert "signature that does not verify" in problems["checkpoints"]
 
 
-def test_api_and_report_agree(ledger_app, engine, kept):
+def test_auditor_api_issues_checkpoints_and_runs_the_same_checks(ledger_app, engine, kept, cli):
+    from ledger import auth
+
+    with make_sessionmaker(engine)() as session:
+        _user, token = auth.create_user(session, "auditor-1", ["auditor"], actor="test")
+        session.commit()
+    client = ledger_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    issued = client.post("/api/v1/audit/checkpoints", headers=headers)
+    assert issued.status_code == 201, issued.json
+    assert client.get("/api/v1/audit/checkpoints/latest", headers=headers).json == issued.json
+    kept_checkpoint = json.loads(kept.read_text())
+    r = client.post("/api/v1/audit/verify", json={"checkpoints": [kept_checkpoint, issued.json]}, headers=headers)
+    assert r.status_code == 200 and r.json["ok"], r.json
+    assert [c["name"] for c in r.json["checks"]] == ["chain", "checkpoints", "journal", "balances", "claims", "register"]
+    assert r.json["checks"][1]["checked"] == 2 + 2  # the two handed in and the two the ledger kept
+
+    with insider(engine) as connection:
+        connection.execute(text("UPDATE journal_postings SET amount = amount * 2 WHERE id IN (1, 2)"))
     with make_sessionmaker(engine, readonly=True)() as session:
-        report = verification.run(session, checkpoints=[("kept", json.loads(kept.read_text()))],
-                                  public_key=checkpoints.load_key(Path(ledger_app.config["SIGNING_KEY_PATH"])).public_key())
-    assert report.ok and [c.name for c in report.checks][0] == "chain"
+        report = verification.run(session, public_key=checkpoints.load_key(
+            Path(ledger_app.config["SIGNING_KEY_PATH"])).public_key())
+    api = client.post("/api/v1/audit/verify", headers=headers).json
+    assert api == report.as_dict() and not api["ok"]
+    assert failed(cli("verify"))["journal"] == report.first("journal").problem
+
+
+# -- the offline verifier ------------------------------------------------------------------
+
+
+def offline(tmp_path, cli, *checkpoint_files: Path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Export, then run ``ledger-verify`` in a fresh interpreter that must not load any database code."""
+    import subprocess
+    import sys
+
+    export = tmp_path / "export"
+    result = cli("export", str(export))
+    assert result.exit_code == 0, result.output
+    public = tmp_path / "bureau.pub"
+    assert cli("keys", "--public-out", str(public)).exit_code == 0
+    args = [str(export), "--public-key", str(public)]
+    for path in checkpoint_files:
+        args += ["--checkpoint", str(path)]
+    code = ("import sys; from verifier.cli import main; rc = main(sys.argv[1:]); "
+            "leaked = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'ledger', 'api', 'flask', 'psycopg', 'sqlite3')); "
+            "print('LEAKED', leaked) if leaked else None; sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert "LEAKED" not in done.stdout, done.stdout
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_offline_verifier_accepts_an_untouched_export(tmp_path, cli, kept):
+    code, output = offline(tmp_path, cli, kept)
+    assert code == 0, output
+    assert "ok      balances" in output and "ok      journal" in output
+
+
+def test_offline_verifier_names_a_rewritten_posting(tmp_path, cli, engine, kept):
+    with insider(engine) as connection:
+        for posting_id, account_id, amount in _contribution_postings(connection, "OPEN-GD-PROV"):
+            connection.execute(text("UPDATE journal_postings SET amount = amount * 2 WHERE id = :i"), {"i": posting_id})
+    code, output = offline(tmp_path, cli, kept)
+    assert code == 1
+    assert "FAILED  journal: transaction" in output and "was altered" in output
+    assert "FAILED  balances: account subfund:GD-PROV" in output  # the cache was left as it was

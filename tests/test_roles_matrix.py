@@ -71,6 +71,8 @@ MATRIX = {
     ("POST", "/api/v1/statements/verify"): ANY,
     ("GET", "/api/v1/audit"): AUDIT_TOOLS,
     ("POST", "/api/v1/audit/verify"): AUDIT_TOOLS,
+    ("POST", "/api/v1/audit/checkpoints"): AUDIT_TOOLS,
+    ("GET", "/api/v1/audit/checkpoints/latest"): AUDIT_TOOLS,
     ("POST", "/api/v1/journal/check"): AUDIT_TOOLS,
     ("GET", "/api/v1/exports/journal.{fmt}"): AUDIT_TOOLS,
     ("GET", "/api/v1/exports/audit.{fmt}"): AUDIT_TOOLS,

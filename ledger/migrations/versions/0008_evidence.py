@@ -1,7 +1,7 @@
 """evidence: journal numbers and digests in the audit chain, signed checkpoints
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from ledger.migrations import ddl
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

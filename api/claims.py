@@ -6,11 +6,12 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy import func, select
 
 from ledger import approvals, claims, clawbacks, dossiers, recoveries
 from ledger.claims import ClaimInput
-from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, Reservation, User
+from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, User
 from rules import Step
 from rules.money import format_amount
 
@@ -175,17 +176,30 @@ def _recovery_dict(r: Recovery) -> dict:  # type: ignore[type-arg]
             "returned": format_amount(r.returned), "lines": r.lines}
 
 
+def _loaded(session, model, ids: list[int]) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Rows by id: those in the session's identity map as they are, the others in one query."""
+    found = {}
+    for row_id in ids:
+        obj = session.identity_map.get(identity_key(model, row_id))
+        if obj is not None and "id" in obj.__dict__:  # loaded, not expired
+            found[row_id] = obj
+    missing = [row_id for row_id in ids if row_id not in found]
+    if missing:
+        found.update({obj.id: obj for obj in session.scalars(select(model).where(model.id.in_(missing)))})
+    return found
+
+
 def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     session = db.session()
     bank = session.get_one(Bank, claim.bank_id)
-    names = {u.id: u.name for u in session.scalars(
-        select(User).where(User.id.in_([i for i in (claim.reviewer_id, claim.approver_id) if i])))}
-    reservations = {r.id: r for r in session.scalars(
-        select(Reservation).where(Reservation.id.in_([p.reservation_id for p in claim.payer_lines if p.reservation_id])))}
+    # What this request already loaded (the approver, the reservations it just wrote)
+    # comes from the identity map; only the rest is read.
+    users = _loaded(session, User, [i for i in (claim.reviewer_id, claim.approver_id) if i])
+    names = {u.id: u.name for u in users.values()}
     stored = {p["subfund"]: p for p in claim.decision.get("payers", [])}
     payers = []
     for line in claim.payer_lines:
-        reservation = reservations.get(line.reservation_id) if line.reservation_id else None
+        reservation = line.reservation
         payers.append({
             **stored.get(line.subfund_code, {}),
             "subfund": line.subfund_code, "share": line.share, "amount": format_amount(line.amount),
@@ -193,8 +207,11 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
             "paid": format_amount(line.amount if reservation and reservation.status == "posted" else 0),
             "offset": format_amount(line.offset_amount), "recovered": format_amount(line.recovered_amount),
         })
-    recs = session.scalars(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)).all()
-    claws = session.scalars(select(Clawback).where(Clawback.claim_id == claim.id).order_by(Clawback.id)).all()
+    # Recoveries and clawbacks exist only for paid claims (SPEC §4).
+    recs = session.scalars(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)).all() \
+        if claim.status == "paid" else []
+    claws = session.scalars(select(Clawback).where(Clawback.claim_id == claim.id).order_by(Clawback.id)).all() \
+        if claim.status == "paid" else []
     history = session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)).all()
     loan = claim.loan
     return {

@@ -19,13 +19,13 @@ import rules
 from rules.money import format_amount
 
 from . import audit, clock, journal, movement_dates, schemes
-from .accounts import find_bank_debt
+from .accounts import debt_code
 from .claims import check_four_eyes, enterprise_compensated, stored_decision, store_decision, transition
-from .errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
-from .models import Bank, Claim, Enterprise, Reservation, User
+from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
+from .models import Bank, Claim, Enterprise, User
 from .models.base import utcnow
 from .portfolio import apply_portfolio_cap
-from .subfunds import get_subfund, subfund_account
+from .subfunds import subfund_accounts
 
 
 def bank_annual_approved(session: Session, claim: Claim, year: int) -> int:
@@ -92,29 +92,29 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
 
     store_decision(session, claim, decision)
     claim.approved_amount = decision.compensation
-    # Reserve in a fixed order (by sub-fund code) so concurrent approvals lock the
-    # same accounts in the same order and cannot deadlock.
-    for line in sorted(claim.payer_lines, key=lambda line: line.subfund_code):
-        if line.amount == 0:
-            continue
-        try:
-            subfund = get_subfund(session, line.subfund_code)
-        except NotFound:
+    lines = sorted((line for line in claim.payer_lines if line.amount), key=lambda line: line.subfund_code)
+    accounts = subfund_accounts(session, {line.subfund_code for line in lines}, ("available", "reserved"))
+    for line in lines:
+        if (line.subfund_code, "available") not in accounts:
             raise InvalidTransition(f"Payer sub-fund {line.subfund_code} does not exist.",
-                                    code="payer_subfund_missing", extra={"subfund": line.subfund_code}) from None
-        try:
-            reservation = journal.reserve(
-                session, source=subfund_account(session, subfund, "available"),
-                hold=subfund_account(session, subfund, "reserved"), amount=line.amount, effective_on=today,
-                purpose=f"claim {claim.id}", actor=approver.name,
-            )
-        except InsufficientFunds as exc:
-            raise InsufficientFunds(
-                exc.account, exc.shortfall,
-                f"Sub-fund {subfund.code} lacks {format_amount(exc.shortfall)} yuan to reserve its "
-                f"{format_amount(line.amount)} for claim {claim.id}; nothing was reserved.",
-            ) from None
-        line.reservation_id = reservation.id
+                                    code="payer_subfund_missing", extra={"subfund": line.subfund_code})
+    # All lines in one journal transaction: every payer's money is held, or none.
+    try:
+        reservations = journal.reserve_all(
+            session,
+            [(accounts[line.subfund_code, "available"], accounts[line.subfund_code, "reserved"], line.amount)
+             for line in lines],
+            effective_on=today, purpose=f"claim {claim.id}", actor=approver.name,
+        )
+    except InsufficientFunds as exc:
+        line = next(line for line in lines if accounts[line.subfund_code, "available"].code == exc.account)
+        raise InsufficientFunds(
+            exc.account, exc.shortfall,
+            f"Sub-fund {line.subfund_code} lacks {format_amount(exc.shortfall)} yuan to reserve its "
+            f"{format_amount(line.amount)} for claim {claim.id}; nothing was reserved.",
+        ) from None
+    for line, reservation in zip(lines, reservations, strict=True):
+        line.reservation = reservation
     session.flush()
     audit.record(session, actor=approver.name, action="claim.reserve", entity_type="claim", entity_id=claim.id,
                  after={"approved_amount": format_amount(decision.compensation),
@@ -126,8 +126,8 @@ def release_claim_reservations(session: Session, claim: Claim, *, actor: str, to
     for line in claim.payer_lines:
         if line.reservation_id is None:
             continue
-        reservation = session.get_one(Reservation, line.reservation_id)
-        if reservation.status == "pending":
+        reservation = line.reservation
+        if reservation is not None and reservation.status == "pending":
             journal.release_reservation(session, reservation, effective_on=today, memo=memo, actor=actor)
 
 
@@ -157,35 +157,43 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
     """
     if claim.status == "paid" and claim.payment_reference == payment_reference:
         return claim
+    bank = session.get_one(Bank, claim.bank_id)
     if claim.status == "approved":
         movement_dates.check(
             session, "paid_on", paid_on, today=today or clock.today(),
             not_before=[(claim.default_on, "the claim's default"), (claim.approved_on, "the approval")],
             subfunds=[line.subfund_code for line in claim.payer_lines],
-            banks=[session.get_one(Bank, claim.bank_id).code])
+            banks=[bank.code])
     transition(session, claim, allowed_from=["approved"], to="paid", action="pay", actor=actor,
                data={"payment_reference": payment_reference, "paid_on": paid_on.isoformat()},
                values={"payment_reference": payment_reference, "paid_on": paid_on})
-    bank = session.get_one(Bank, claim.bank_id)
+    lines = sorted((line for line in claim.payer_lines if line.reservation_id is not None),
+                   key=lambda line: line.subfund_code)
+    codes = {line.subfund_code for line in lines}
+    # Everything the payout touches in one query: the sub-funds' accounts with the
+    # bank's clawback debts to them (the reservations came
+    # with the claim's lines).
+    accounts = subfund_accounts(session, codes, ("available", "reserved", "paid"),
+                                also=[debt_code(bank, code) for code in codes])
+    debts = {key[1]: account for key, account in accounts.items() if key[0] == ""}
     offsets: dict[str, str] = {}
-    for line in sorted(claim.payer_lines, key=lambda line: line.subfund_code):
-        if line.reservation_id is None:
-            continue
-        subfund = get_subfund(session, line.subfund_code)
-        debt = find_bank_debt(session, bank, subfund.code)
+    extra = []
+    for line in lines:
+        debt = debts.get(debt_code(bank, line.subfund_code))
         offset = min(line.amount, debt.balance) if debt is not None else 0
-        extra = []
         if offset:
-            extra = [journal.debit(subfund_account(session, subfund, "available"), offset),
-                     journal.credit(debt, offset)]  # type: ignore[arg-type]
-            offsets[subfund.code] = format_amount(offset)
-        journal.post_reservation(
-            session, session.get_one(Reservation, line.reservation_id),
-            to=subfund_account(session, subfund, "paid"), effective_on=paid_on, kind="payout",
-            memo=f"Claim {claim.id} paid to {bank.code}" + (f", {format_amount(offset)} kept against clawback debt" if offset else ""),
-            reference=payment_reference, actor=actor, extra_legs=extra,
-        )
+            extra += [journal.debit(accounts[line.subfund_code, "available"], offset),
+                      journal.credit(debt, offset)]  # type: ignore[arg-type]
+            offsets[line.subfund_code] = format_amount(offset)
         line.offset_amount = offset
+    kept = "".join(f", {amount} kept from {code} against clawback debt" for code, amount in offsets.items())
+    # One payout transaction for all the claim's reservations: all are paid, or none.
+    journal.post_reservations(
+        session,
+        [(line.reservation, accounts[line.subfund_code, "paid"]) for line in lines],  # type: ignore[misc]
+        effective_on=paid_on, kind="payout", memo=f"Claim {claim.id} paid to {bank.code}{kept}",
+        reference=payment_reference, actor=actor, extra_legs=extra,
+    )
     from .claims import set_loan_status
 
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,6 +47,12 @@ _APPLY_DELTA = (
     .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + bindparam("delta") >= 0))
     .values(balance=_accounts.c.balance + bindparam("delta"))
     .returning(_accounts.c.balance)
+)
+_LOCK_ACCOUNTS = (
+    select(_accounts.c.id)
+    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_accounts.c.id)
+    .with_for_update()
 )
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_HEADER = insert(_transactions)
@@ -156,21 +162,17 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         by_id[leg.account.id] = leg.account
         deltas[leg.account.id] += leg.amount if leg.account.normal_side == DEBIT else -leg.amount
 
-    # Fixed lock order (by account id) so that concurrent transactions touching the
-    # same accounts queue instead of deadlocking. A net-zero account is updated too:
-    # the lock is what makes its postings' running balance exact.
+    balances = _apply_deltas(session, deltas)
+    if len(balances) != len(deltas):
+        _forget_balances(session, legs)  # what this call already set stands until rollback
+        account_id = min(set(deltas) - set(balances))
+        balance = session.scalar(select(_accounts.c.balance).where(_accounts.c.id == account_id))
+        raise InsufficientFunds(by_id[account_id].code, -(int(balance or 0) + deltas[account_id]))
     running: dict[int, int] = {}
-    for account_id in sorted(deltas):
-        account = by_id[account_id]
-        delta = deltas[account_id]
-        balance = session.execute(_APPLY_DELTA, {"account_id": account_id, "delta": delta}).scalar_one_or_none()
-        if balance is None:
-            _forget_balances(session, legs)  # what this call already set stands until rollback
-            balance = session.scalar(select(_accounts.c.balance).where(_accounts.c.id == account_id))
-            raise InsufficientFunds(account.code, -(int(balance or 0) + delta))
+    for account_id, balance in balances.items():
         # The request already knows the new balance: no reload of the account later.
-        set_committed_value(account, "balance", int(balance))
-        running[account_id] = int(balance) - delta
+        set_committed_value(by_id[account_id], "balance", balance)
+        running[account_id] = balance - deltas[account_id]
 
     rows = []
     for leg in legs:
@@ -191,6 +193,36 @@ def canonical_digest(header: dict[str, object], postings: Iterable[tuple[str, in
         memo=str(header.get("memo") or ""), reference=header.get("reference"),  # type: ignore[arg-type]
         reverses=str(reverses) if reverses is not None else None, postings=postings,
     )
+
+
+def _apply_deltas(session: Session, deltas: dict[int, int]) -> dict[int, int]:
+    """Move the cached balances; return the new balance of every account that moved.
+
+    An account missing from the result would have gone below zero (no-overdraft) and
+    was left unchanged. A net-zero account is updated too: its row lock is what makes
+    its postings' running balance exact.
+
+    Concurrent writers lock accounts in one fixed order (by id) so that they queue
+    instead of deadlocking: one account is one conditional UPDATE; several are first
+    locked by a ``SELECT … ORDER BY id FOR UPDATE`` (PostgreSQL locks rows in the order
+    it returns them; SQLite's writer lock already serialises) and then moved by a single
+    UPDATE, so a claim's six accounts cost two round trips instead of six.
+    """
+    ids = sorted(deltas)
+    if len(ids) == 1:
+        balance = session.execute(_APPLY_DELTA, {"account_id": ids[0], "delta": deltas[ids[0]]}).scalar_one_or_none()
+        return {} if balance is None else {ids[0]: int(balance)}
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_LOCK_ACCOUNTS, {"ids": ids})
+    delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in ids}, value=_accounts.c.id)
+    rows = session.execute(
+        update(_accounts)
+        .where(_accounts.c.id.in_(ids))
+        .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
+        .values(balance=_accounts.c.balance + delta)
+        .returning(_accounts.c.id, _accounts.c.balance)
+    ).all()
+    return {int(account_id): int(balance) for account_id, balance in rows}
 
 
 def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:
@@ -262,40 +294,51 @@ def reserve(
     actor: str | None = None,
 ) -> Reservation:
     """Phase one: move ``amount`` from ``source`` into ``hold`` (no-overdraft applies)."""
-    posted = post_transaction(
-        session,
-        kind="reservation",
-        legs=[debit(hold, amount), credit(source, amount)],
-        effective_on=effective_on,
-        memo=purpose,
-        actor=actor,
-    )
-    reservation = Reservation(
-        source_account_id=source.id,
-        hold_account_id=hold.id,
-        amount=amount,
-        status="pending",
-        purpose=purpose,
-        reserve_transaction_id=posted.id,
-    )
-    session.add(reservation)
+    return reserve_all(session, [(source, hold, amount)], effective_on=effective_on, purpose=purpose, actor=actor)[0]
+
+
+def reserve_all(
+    session: Session,
+    holds: Sequence[tuple[Account, Account, int]],
+    *,
+    effective_on: date,
+    purpose: str = "",
+    actor: str | None = None,
+) -> list[Reservation]:
+    """Phase one for several ``(source, hold, amount)`` at once: one balanced transaction
+    holds them all (all or none), and each gets its own reservation to resolve later."""
+    legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
+    posted = post_transaction(session, kind="reservation", legs=legs, effective_on=effective_on, memo=purpose,
+                              actor=actor)
+    reservations = [
+        Reservation(source_account_id=source.id, hold_account_id=hold.id, amount=amount, status="pending",
+                    purpose=purpose, reserve_transaction_id=posted.id)
+        for source, hold, amount in holds
+    ]
+    session.add_all(reservations)
     session.flush()
-    return reservation
+    return reservations
 
 
-def _resolve(session: Session, reservation: Reservation, status: str) -> uuid.UUID:
+def _resolve(session: Session, reservations: Sequence[Reservation], status: str) -> uuid.UUID:
     txn_id = uuid.uuid4()
+    ids = [reservation.id for reservation in reservations]
     # The conditional UPDATE is the guard: of two concurrent resolutions only one
-    # finds the row still pending.
-    result = session.execute(
+    # finds the rows still pending.
+    resolved = session.execute(
         update(_reservations)
-        .where(_reservations.c.id == reservation.id, _reservations.c.status == "pending")
+        .where(_reservations.c.id.in_(ids), _reservations.c.status == "pending")
         .values(status=status, resolve_transaction_id=txn_id)
-    )
-    if result.rowcount != 1:
-        session.expire(reservation)
-        raise ReservationResolved(f"Reservation {reservation.id} is already {reservation.status}.")
-    session.expire(reservation)
+        .returning(_reservations.c.id)
+    ).scalars().all()
+    if len(resolved) != len(ids):
+        for reservation in reservations:
+            session.expire(reservation)
+        stale = next(r for r in reservations if r.id not in set(resolved))
+        raise ReservationResolved(f"Reservation {stale.id} is already {stale.status}.")
+    for reservation in reservations:  # known without reloading them
+        set_committed_value(reservation, "status", status)
+        set_committed_value(reservation, "resolve_transaction_id", txn_id)
     return txn_id
 
 
@@ -312,25 +355,39 @@ def post_reservation(
     extra_legs: Iterable[Leg] = (),
 ) -> Posted:
     """Phase two: the held money leaves for ``to`` (e.g. a payout to a bank)."""
-    txn_id = _resolve(session, reservation, "posted")
-    hold = session.get_one(Account, reservation.hold_account_id)
-    return post_transaction(
-        session,
-        kind=kind,
-        legs=[debit(to, reservation.amount), credit(hold, reservation.amount), *extra_legs],
-        effective_on=effective_on,
-        memo=memo,
-        reference=reference,
-        actor=actor,
-        transaction_id=txn_id,
-    )
+    return post_reservations(session, [(reservation, to)], effective_on=effective_on, kind=kind, memo=memo,
+                             reference=reference, actor=actor, extra_legs=extra_legs)
+
+
+def post_reservations(
+    session: Session,
+    targets: Sequence[tuple[Reservation, Account]],
+    *,
+    effective_on: date,
+    kind: str = "payout",
+    memo: str = "",
+    reference: str | None = None,
+    actor: str | None = None,
+    extra_legs: Iterable[Leg] = (),
+) -> Posted:
+    """Phase two for several ``(reservation, to)`` at once, in one transaction: all
+    were pending and are now posted, or nothing changed."""
+    txn_id = _resolve(session, [reservation for reservation, _to in targets], "posted")
+    legs = [
+        leg
+        for reservation, to in targets
+        for leg in (debit(to, reservation.amount),
+                    credit(session.get_one(Account, reservation.hold_account_id), reservation.amount))
+    ]
+    return post_transaction(session, kind=kind, legs=[*legs, *extra_legs], effective_on=effective_on, memo=memo,
+                            reference=reference, actor=actor, transaction_id=txn_id)
 
 
 def release_reservation(
     session: Session, reservation: Reservation, *, effective_on: date, memo: str = "", actor: str | None = None
 ) -> Posted:
     """Phase two, cancelled: the held money returns to its source."""
-    txn_id = _resolve(session, reservation, "released")
+    txn_id = _resolve(session, [reservation], "released")
     hold = session.get_one(Account, reservation.hold_account_id)
     source = session.get_one(Account, reservation.source_account_id)
     return post_transaction(

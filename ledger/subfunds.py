@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +29,18 @@ def get_subfund(session: Session, code: str) -> SubFund:
 
 def subfund_account(session: Session, subfund: SubFund, purpose: str) -> Account:
     return journal.get_account(session, subfund.account_code(purpose))
+
+
+def subfund_accounts(session: Session, codes: Iterable[str], purposes: Iterable[str], *,
+                     also: Iterable[str] = ()) -> dict[tuple[str, str], Account]:
+    """Several sub-funds' accounts in one query, by ``(sub-fund code, purpose)``; a
+    sub-fund that does not exist has none. Accounts named in ``also`` (full codes)
+    come in the same query, keyed ``("", code)``."""
+    wanted = {f"subfund:{code}:{purpose}": (code, purpose) for code in codes for purpose in purposes}
+    wanted.update({code: ("", code) for code in also})
+    if not wanted:
+        return {}
+    return {wanted[account.code]: account for account in session.scalars(select(Account).where(Account.code.in_(wanted)))}
 
 
 def create_subfund(session: Session, *, code: str, name: str, owner_type: str, region: str, actor: str) -> SubFund:

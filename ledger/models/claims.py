@@ -9,6 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .journal import Reservation
 from .loans import Loan
 
 CLAIM_STATUSES = ("submitted", "returned", "reviewed", "approved", "paid", "rejected", "withdrawn")
@@ -89,6 +90,9 @@ class ClaimPayerLine(Base):
     share: Mapped[str] = mapped_column(String(12))
     amount: Mapped[int]
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    #: Loaded with the lines (one query per claim load): approval, payment and the
+    #: claim's answer all need them, and it keeps them in the session while they do.
+    reservation: Mapped[Reservation | None] = relationship(lazy="selectin")
     #: Part of a payout kept back to settle the bank's clawback debt to this sub-fund.
     offset_amount: Mapped[int] = mapped_column(default=0)
     #: What this sub-fund has had returned from recoveries so far.

@@ -1,0 +1,77 @@
+"""The claim path's SQL budget (issue 13): approve + pay of one claim (three payer
+sub-funds) through the HTTP API, counted at the driver by an engine event.
+
+Every statement is a round trip, many of them while the hot sub-fund rows or the audit
+chain's head are locked; a change that reloads objects or looks accounts up one by one
+again shows here. Was 102 (SQLite) before issue 13; now 52 on SQLite, 50 on PostgreSQL.
+The issue's aim is 30: what remains per request is authentication (2), the claim and
+its lines with their reservations (3), the cap checks (bank and enterprise locks, three
+sums), the answer's names and history (3-5) and the audit chain (3).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import event
+
+from .helpers import bearer
+
+BUDGET = 52
+
+
+class StatementLog:
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        self.statements.append(" ".join(statement.split())[:140])
+
+    def __enter__(self) -> StatementLog:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def summary(self) -> str:
+        return "\n".join(f"{n:3} x {s}" for s, n in Counter(self.statements).most_common())
+
+
+@pytest.fixture
+def reviewed_claim(client, make_bank, make_user, make_loan):
+    """SPEC §3.3 example 2 (three payer sub-funds), submitted and reviewed."""
+    bank = bearer(make_bank("BANK-A"))
+    tokens = {"reviewer": bearer(make_user("reviewer", name="reviewer")),
+              "approver": bearer(make_user("approver", name="approver")),
+              "admin": bearer(make_user("fund_admin", name="admin"))}
+    make_loan("BANK-A", region="440106", categories=["tech_sme"], principal=500_000_000_00)
+    loan = make_loan("BANK-A", region="440703", categories=["tech_sme", "agri_tech"], principal=3_000_000_00)
+    r = client.post("/api/v1/claims", json={"loan_id": loan.id, "default_on": "2026-03-01",
+                                            "outstanding_principal": "3000000.00"},
+                    headers={**bank, "Idempotency-Key": "k-1"})
+    assert r.status_code == 201, r.json
+    cid = r.json["id"]
+    r = client.post(f"/api/v1/claims/{cid}/review", json={"recommendation": "approve", "comment": "ok"},
+                    headers=tokens["reviewer"])
+    assert r.status_code == 200, r.json
+    return cid, tokens
+
+
+def test_approve_and_pay_stay_within_the_statement_budget(client, engine, reviewed_claim):
+    cid, tokens = reviewed_claim
+    with StatementLog(engine) as approve:
+        r = client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=tokens["approver"])
+    assert r.status_code == 200, r.json
+    assert [p["reserved"] for p in r.json["payers"]] == [True, True, True]
+    with StatementLog(engine) as pay:
+        r = client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": "PAY-1", "paid_on": "2026-06-30"},
+                        headers=tokens["admin"])
+    assert (r.status_code, r.json["status"]) == (200, "paid"), r.json
+    total = len(approve.statements) + len(pay.statements)
+    assert total <= BUDGET, (
+        f"approve {len(approve.statements)} + pay {len(pay.statements)} = {total} statements > {BUDGET}\n"
+        f"approve:\n{approve.summary()}\npay:\n{pay.summary()}"
+    )

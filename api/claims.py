@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ledger import approvals, claims, clawbacks, dossiers, recoveries
 from ledger.claims import ClaimInput
-from ledger.models import CLAIM_STATUSES, Bank, Claim, ClaimEvent, Clawback, Recovery, User
+from ledger.models import CLAIM_STATUSES, Claim, ClaimEvent, Clawback, Recovery, User
 from rules import Step
 from rules.money import format_amount
 
@@ -191,7 +191,7 @@ def _loaded(session, model, ids: list[int]) -> dict:  # type: ignore[no-untyped-
 
 def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     session = db.session()
-    bank = session.get_one(Bank, claim.bank_id)
+    bank = claim.bank
     # What this request already loaded (the approver, the reservations it just wrote)
     # comes from the identity map; only the rest is read.
     users = _loaded(session, User, [i for i in (claim.reviewer_id, claim.approver_id) if i])

@@ -157,7 +157,7 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
     """
     if claim.status == "paid" and claim.payment_reference == payment_reference:
         return claim
-    bank = session.get_one(Bank, claim.bank_id)
+    bank = claim.bank
     if claim.status == "approved":
         movement_dates.check(
             session, "paid_on", paid_on, today=today or clock.today(),

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .auth import Bank
 from .base import Base, utcnow
 from .journal import Reservation
 from .loans import Loan
@@ -72,6 +73,8 @@ class Claim(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     loan: Mapped[Loan] = relationship(lazy="joined")
+    #: Joined: every answer about a claim names its bank.
+    bank: Mapped[Bank] = relationship(lazy="joined", viewonly=True)
     payer_lines: Mapped[list[ClaimPayerLine]] = relationship(
         order_by="ClaimPayerLine.position", lazy="selectin", cascade="all, delete-orphan"
     )

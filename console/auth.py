@@ -30,6 +30,7 @@ PAGE_ROLES = {
     "claims": CONSOLE_ROLES,
     "subfunds": CONSOLE_ROLES,
     "statements": CONSOLE_ROLES,
+    "simulations": CONSOLE_ROLES,
     "audit": frozenset(AUDIT_ROLES),
 }
 #: Session keys that make a login; the language survives a logout.

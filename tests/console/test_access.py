@@ -18,6 +18,7 @@ ALLOWED = {
     "/console/claims?status=submitted&region=4407": BUREAU,
     "/console/subfunds": BUREAU,
     "/console/statements": BUREAU,
+    "/console/simulations": BUREAU,
     "/console/audit": {"approver", "fund_admin", "auditor"},
 }
 #: role -> the user who holds it in the ``world`` fixture (None: nobody logged in).
@@ -51,7 +52,7 @@ def test_every_page_for_every_role(client, world, role):
 def test_page_table_matches_the_console(world):
     """The table above is the console's own: a page added without a role rule fails here."""
     assert {k: set(v) for k, v in PAGE_ROLES.items()} == {
-        "claims": BUREAU, "subfunds": BUREAU, "statements": BUREAU, "audit": {"approver", "fund_admin", "auditor"}}
+        "claims": BUREAU, "subfunds": BUREAU, "statements": BUREAU, "simulations": BUREAU, "audit": {"approver", "fund_admin", "auditor"}}
 
 
 def test_a_forged_session_of_a_bank_user_is_refused(client, world, session):

@@ -1,0 +1,187 @@
+"""The simulation page (SPEC §8): choose a scheme, paste or upload a draft rule file,
+set the scenario; see per sub-fund bars, the depletion curve and draft against
+current. Nothing is recorded.
+
+The form is read with the API's own schema (``api.simulations.SimulationIn``) and run
+by the same service (``ledger.simulations.run_simulation``) on a read-only session.
+
+For the rule-publishing flow: :func:`comparison_context` turns an answer into what
+``console/_simulation_result.html`` (charts, tables) and
+``console/_simulation_comparison.html`` (draft against current, per sub-fund) render;
+include either with ``{% with sim=comparison_context(result) %}``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+from flask import current_app, render_template, request
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from api import context
+from api.simulations import MAX_API_RUNS, SimulationIn
+from ledger import simulations as service
+from ledger.errors import DomainError
+from ledger.models import Scheme
+from rules.money import parse_amount
+
+from . import simulation_charts
+from .auth import PAGE_ROLES, roles_required
+from .blueprint import bp
+from .i18n import current_lang, error_message, field_errors
+
+#: This page's words (zh, en); kept here so the page is one module and two templates.
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("压力测试与规则测算", "Stress simulation"),
+    "intro": ("按在贷组合模拟违约，测算各子基金的预期赔付、95%/99% 分位赔付与耗尽概率；可与草案规则对比。不记账、不写审计日志。",
+              "Simulate defaults over the live portfolio: expected, P95 and P99 payout and the chance each "
+              "sub-fund runs dry, for the rules in force and a draft. Nothing is recorded."),
+    "scheme": ("方案", "Scheme"), "as_of": ("组合基准日", "Portfolio as of"), "horizon": ("测算期（月）", "Horizon (months)"),
+    "default_rate": ("违约概率", "Default rate"),
+    "default_rate_help": ('一个概率（如 0.02），或 JSON 表：{"default": "0.02", "regions": {"4405": "0.05"}, '
+                          '"banks": {…}, "categories": {…}}',
+                          'One probability (e.g. 0.02), or a JSON table: {"default": "0.02", "regions": '
+                          '{"4405": "0.05"}, "banks": {…}, "categories": {…}}'),
+    "recovery_rate": ("回收率", "Recovery rate"), "runs": ("模拟次数", "Runs"), "seed": ("随机种子", "Seed"),
+    "draft": ("草案规则（TOML 或 JSON，可留空）", "Draft rules (TOML or JSON, optional)"),
+    "draft_file": ("或上传规则文件", "or upload a rule file"), "run": ("开始测算", "Run"),
+    "bad_draft": ("草案规则无法读取：{error}", "The draft cannot be read: {error}"),
+    "result": ("测算结果", "Result"), "current": ("现行规则", "Rules in force"), "draft_side": ("草案规则", "Draft rules"),
+    "loans": ("在贷 {loans} 笔，截至 {as_of}，模拟 {runs} 次，种子 {seed}",
+              "{loans} live loans as of {as_of}, {runs} runs, seed {seed}"),
+    "subfund": ("子基金", "Sub-fund"), "available": ("可用余额", "Available"), "contingent": ("或有负债", "Contingent"),
+    "expected_payout": ("预期赔付", "Expected"), "p95_payout": ("95% 分位", "P95"), "p99_payout": ("99% 分位", "P99"),
+    "depletion": ("耗尽概率", "P(depleted)"), "depletion_month": ("预期耗尽月", "Expected month"),
+    "bars": ("可用余额与赔付分布", "Available against payouts"), "curve": ("累计耗尽概率（按月）", "Probability depleted by month"),
+    "month": ("月", "month"), "no_depletion": ("测算期内各子基金均未耗尽。", "No sub-fund runs dry within the horizon."),
+    "banks": ("合作银行", "Banks"), "bank": ("银行", "Bank"), "cap_used": ("组合上限使用率", "Portfolio cap used"),
+    "steps": ("规则步骤汇总", "Steps in aggregate"), "rule": ("规则", "Rule"), "basis": ("口径", "Basis"),
+    "basis.portfolio": ("全部违约", "all default"), "basis.simulation": ("每次模拟平均", "per run"),
+    "step_loans": ("笔数", "Loans"), "compensation": ("补偿金额", "Compensation"), "reduced_by": ("上限削减", "Reduced by"),
+    "compare": ("草案与现行规则对比", "Draft against the rules in force"), "change": ("变化", "Change"),
+}
+
+
+def w(key: str, **params: Any) -> str:
+    pair = WORDS[key]
+    text = pair[0] if current_lang() == "zh" else pair[1]
+    return text.format(**params) if params else text
+
+
+def side_context(side: dict[str, Any]) -> dict[str, Any]:
+    labels = {key: w(key) for key in ("available", "expected_payout", "p95_payout", "p99_payout")}
+    return {
+        "data": side,
+        "bars": simulation_charts.payout_chart(side["subfunds"], title=w("bars"), labels=labels),
+        "curve": simulation_charts.depletion_chart(side["subfunds"], title=w("curve"), month_label=w("month")),
+    }
+
+
+def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per sub-fund: expected / P95 / P99 payout and depletion probability, current and
+    draft, with the change (exact fen)."""
+    if result.get("draft") is None:
+        return []
+    current = {r["subfund"]: r for r in result["current"]["subfunds"]}
+    draft = {r["subfund"]: r for r in result["draft"]["subfunds"]}
+    rows = []
+    for code in sorted(set(current) | set(draft)):
+        a, b = current.get(code), draft.get(code)
+        row: dict[str, Any] = {"subfund": code}
+        for key in ("expected_payout", "p95_payout", "p99_payout"):
+            before = parse_amount(a[key]) if a else 0
+            after = parse_amount(b[key]) if b else 0
+            row[key] = (before, after, after - before)
+        row["depletion"] = (a["depletion_probability"] if a else 0.0, b["depletion_probability"] if b else 0.0)
+        rows.append(row)
+    return rows
+
+
+def comparison_context(result: dict[str, Any]) -> dict[str, Any]:
+    """What the result and comparison partials render (see the module doc)."""
+    return {
+        "result": result,
+        "current": side_context(result["current"]),
+        "draft": side_context(result["draft"]) if result.get("draft") is not None else None,
+        "comparison": comparison_rows(result),
+        "w": w,
+    }
+
+
+def _draft_document() -> dict[str, Any] | None:
+    """The draft from the upload, else the text area: JSON when it starts with ``{``, else TOML."""
+    upload = request.files.get("rules_file")
+    text = ""
+    if upload is not None and upload.filename:
+        text = upload.read(1_000_000).decode("utf-8")
+    if not text.strip():
+        text = request.form.get("rules", "")
+    if not text.strip():
+        return None
+    if text.lstrip().startswith("{"):
+        document = json.loads(text)
+        if not isinstance(document, dict):
+            raise ValueError("a rule document is an object")
+        return document
+    return tomllib.loads(text)
+
+
+def _integer(name: str, default: int) -> int | str:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return default
+    return int(text) if text.isdigit() and text.isascii() else text  # the schema names a bad one
+
+
+def _form_body() -> dict[str, Any]:
+    rate = request.form.get("default_rate", "").strip()
+    default_rate: Any = json.loads(rate) if rate.startswith("{") else rate
+    return {
+        "scheme": request.form.get("scheme", "").strip(),
+        "scenario": {
+            "as_of": request.form.get("as_of", "").strip(),
+            "horizon_months": _integer("horizon_months", 12),
+            "default_rate": default_rate,
+            "recovery_rate": request.form.get("recovery_rate", "").strip(),
+            "runs": _integer("runs", 1000),
+            "seed": _integer("seed", 1),
+        },
+    }
+
+
+@bp.route("/simulations", methods=["GET", "POST"])
+@roles_required(PAGE_ROLES["simulations"])
+def simulations_page():  # type: ignore[no-untyped-def]
+    session = current_app.extensions["ledger_readonly_sessions"]()
+    try:
+        schemes = list(session.scalars(select(Scheme.code).order_by(Scheme.code)))
+        form = {"scheme": schemes[0] if schemes else "", "as_of": context.today().isoformat(),
+                "horizon_months": "12", "default_rate": "0.02", "recovery_rate": "0.3", "runs": "1000",
+                "seed": "1", "rules": ""}
+        error, sim = None, None
+        if request.method == "POST":
+            form.update({k: v for k, v in request.form.items() if k in form})
+            try:
+                body = _form_body()
+                draft = _draft_document()
+                data = SimulationIn().load({**body, "rules": draft})
+                scenario = service.parse_scenario(data["scenario"])
+                result = service.run_simulation(session, data["scheme"], scenario, draft_document=data["rules"])
+                sim = comparison_context(result)
+            except ValidationError as err:
+                error = field_errors(err.messages)  # type: ignore[arg-type]
+            except DomainError as exc:
+                error = error_message(exc) + (" " + field_errors(exc.errors) if exc.errors else "")
+            except (ValueError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                error = w("bad_draft", error=str(exc)[:200])
+        return render_template("console/simulations.html", schemes=schemes, form=form, error=error, sim=sim, w=w,
+                               max_runs=MAX_API_RUNS)
+    finally:
+        session.rollback()
+        session.close()
+
+
+__all__ = ["comparison_context", "comparison_rows", "simulations_page"]

@@ -15,8 +15,9 @@ from flask_wtf.csrf import CSRFProtect
 from ledger.db import make_engine, make_sessionmaker
 from ledger.migrate import upgrade
 
-from . import db, docs, errors, security
+from . import db, docs, errors, routing, security
 from .errors import ApiError
+from .parsing import MAX_JSON_BYTES
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
@@ -34,6 +35,7 @@ class LedgerApi(Api):
 def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
     """The app; ``serving=False`` is the administrative CLI (see ``security.check_secret_key``)."""
     app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path())
+    routing.init_app(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SECRET_KEY=security.DEVELOPMENT_SECRET_KEY,
@@ -91,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     # bearer token (no ambient cookie credentials), so its blueprints are exempt.
     csrf = CSRFProtect(app)
     api = LedgerApi(app)
+    routing.document(api)
     _register_blueprints(api, csrf)
     docs.init_app(app)
     security.init_app(app)
@@ -129,11 +132,21 @@ def _register_request_guards(app: Flask) -> None:
             return
         if request.endpoint in app.config["RAW_BODY_ENDPOINTS"] or not request.path.startswith("/api/"):
             return
-        if not request.get_data(cache=True) and request.content_length in (None, 0):
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            raise _too_large()
+        body = request.get_data(cache=True)
+        if not body:
             return  # bodiless actions; the schema reports missing fields
+        if len(body) > MAX_JSON_BYTES:
+            raise _too_large()  # chunked, no Content-Length
         if request.mimetype != "application/json":
             raise ApiError(415, "unsupported_media_type", "Send the request body as application/json.",
                            errors={"Content-Type": [f"expected application/json, got {request.mimetype or 'nothing'}"]})
+        charset = request.mimetype_params.get("charset")
+        if charset is not None and charset.strip().lower() not in ("utf-8", "utf8"):
+            # JSON is UTF-8 (RFC 8259 §8.1): decoding latin-1 as UTF-8 would store other text.
+            raise ApiError(415, "unsupported_media_type", "Send JSON encoded as UTF-8.",
+                           errors={"Content-Type": [f"charset {charset} is not supported; use utf-8"]})
 
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]
@@ -150,6 +163,11 @@ def _register_request_guards(app: Flask) -> None:
             session.rollback()
             return _commit_failure(exc)
         return response
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "payload_too_large", f"A JSON body is at most {MAX_JSON_BYTES} bytes.",
+                    errors={"body": [f"larger than {MAX_JSON_BYTES} bytes"]})
 
 
 def _commit_failure(exc: Exception):  # type: ignore[no-untyped-def]

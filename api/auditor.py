@@ -21,6 +21,7 @@ from rules.money import format_amount
 
 from . import context, db
 from .auth import require_roles
+from .fields import Code, Date, Int
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
 
@@ -30,11 +31,11 @@ AUDIT_ROLES = ("auditor", "fund_admin", "approver")
 
 
 class AuditQuery(PageQuery):
-    entity_type = fields.String(validate=validate.Length(max=40), metadata={"example": "subfund"})
-    entity_id = fields.String(validate=validate.Length(max=80), metadata={"example": "GD-PROV"})
-    action = fields.String(validate=validate.Length(max=80), metadata={"example": "subfund.contribute"})
-    actor = fields.String(validate=validate.Length(max=120))
-    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")),
+    entity_type = Code(validate=validate.Length(max=40), metadata={"example": "subfund"})
+    entity_id = Code(validate=validate.Length(max=80), metadata={"example": "GD-PROV"})
+    action = Code(validate=validate.Length(max=80), metadata={"example": "subfund.contribute"})
+    actor = Code(validate=validate.Length(max=120))
+    order = Code(load_default="asc", validate=validate.OneOf(("asc", "desc")),
                           metadata={"description": "By sequence number; asc (chain order) keeps pages stable"})
 
 
@@ -99,12 +100,12 @@ class JournalCheckOut(Schema):
 
 
 class JournalExportQuery(Schema):
-    from_ = fields.Date(data_key="from", load_default=None, metadata={"description": "Effective on or after"})
-    to = fields.Date(load_default=None, metadata={"description": "Effective on or before"})
+    from_ = Date(data_key="from", load_default=None, metadata={"description": "Effective on or after"})
+    to = Date(load_default=None, metadata={"description": "Effective on or before"})
 
 
 class AuditExportQuery(Schema):
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    after_seq = Int(load_default=0,
                                metadata={"description": "Only entries after this one (incremental exports)"})
 
 

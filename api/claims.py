@@ -18,7 +18,7 @@ from rules.money import format_amount
 from . import context, db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .decision import PayerOut, StepOut, step_dict
-from .fields import Money
+from .fields import Code, Date, DateTime, Int, Money, Pattern, Text
 from .idempotency import idempotent
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
@@ -27,63 +27,65 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Lo
 OWNER_OR_BUREAU = ("bank", *BUREAU_READ)
 #: ClaimQuery's filters, passed to ledger.claims.queue_query as they are.
 QUEUE_FILTERS = ("status", "bank", "scheme", "region", "min_age_days", "max_age_days", "overdue", "decide_by_before")
+#: Age filters reach back a century at most (and so stay far from date.min).
+MAX_AGE_DAYS = 36_500
 
 
 # -- schemas ---------------------------------------------------------------------------------
 
 
 class ClaimIn(Schema):
-    loan_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    default_on = fields.Date(required=True)
+    loan_id = Int(required=True, strict=True, minimum=1)
+    default_on = Date(required=True)
     outstanding_principal = Money(required=True)
 
 
 class ClaimAmendIn(Schema):
-    default_on = fields.Date(required=True)
+    default_on = Date(required=True)
     outstanding_principal = Money(required=True)
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ReviewIn(Schema):
-    recommendation = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "return"]))
-    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    recommendation = Code(required=True, validate=validate.OneOf(["approve", "reject", "return"]))
+    comment = Text(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ApproveIn(Schema):
     amount = Money(load_default=None, allow_zero=False,
                    metadata={"description": "Approve less than computed (a repair); needs a reason"})
-    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    reason = Text(load_default=None, validate=validate.Length(max=2000))
 
 
 class PayIn(Schema):
-    payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    paid_on = fields.Date(required=True)
+    payment_reference = Code(required=True, validate=validate.Length(min=1, max=120))
+    paid_on = Date(required=True)
 
 
 class RecoveryIn(Schema):
     amount = Money(required=True, allow_zero=False)
-    recovered_on = fields.Date(required=True)
+    recovered_on = Date(required=True)
 
 
 class ClawbackIn(Schema):
     amount = Money(load_default=None, allow_zero=False, metadata={"description": "Default: everything still clawable"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ClaimQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
-    bank = fields.String()
-    scheme = fields.String()
-    region = fields.String(validate=validate.Regexp(r"^\d{2,6}$"),
+    status = Code(validate=validate.OneOf(CLAIM_STATUSES))
+    bank = Code()
+    scheme = Code()
+    region = Code(validate=Pattern(r"^[0-9]{2,6}$"),
                            metadata={"description": "A region code or its prefix: 44 (province), 4407 (city)"})
-    min_age_days = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Submitted at least N days ago"})
-    max_age_days = fields.Integer(validate=validate.Range(min=0))
+    min_age_days = Int(maximum=MAX_AGE_DAYS, metadata={"description": "Submitted at least N days ago"})
+    max_age_days = Int(maximum=MAX_AGE_DAYS, metadata={"description": "Submitted at most N days ago"})
     overdue = fields.Boolean(metadata={"description": "Only claims awaiting a decision past decide_by (true) or the others (false)"})
-    decide_by_before = fields.Date(metadata={"description": "Only claims due on or before this date"})
-    sort = fields.String(load_default="submitted_at", validate=validate.OneOf(claims.QUEUE_SORTS),
+    decide_by_before = Date(metadata={"description": "Only claims due on or before this date"})
+    sort = Code(load_default="submitted_at", validate=validate.OneOf(claims.QUEUE_SORTS),
                          metadata={"description": "submitted_at (oldest first), decide_by (earliest due first); - reverses"})
 
     @validates_schema
@@ -107,7 +109,7 @@ class EventOut(Schema):
     actor = fields.String()
     comment = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
-    at = fields.DateTime()
+    at = DateTime()
 
 
 class RecoveryOut(Schema):
@@ -126,7 +128,7 @@ class ClawbackOut(Schema):
     reason = fields.String()
     lines = fields.List(fields.Dict())
     created_by = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class ClaimOut(Schema):
@@ -156,7 +158,7 @@ class ClaimOut(Schema):
     return_reason = fields.String(allow_none=True)
     decision_reason = fields.String(allow_none=True)
     approver = fields.String(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
+    approved_at = DateTime(allow_none=True)
     payment_reference = fields.String(allow_none=True)
     paid_on = fields.Date(allow_none=True)
     recovered = fields.String()
@@ -164,7 +166,7 @@ class ClaimOut(Schema):
     recoveries = fields.List(fields.Nested(RecoveryOut))
     clawbacks = fields.List(fields.Nested(ClawbackOut))
     history = fields.List(fields.Nested(EventOut))
-    submitted_at = fields.DateTime()
+    submitted_at = DateTime()
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -13,17 +13,17 @@ from rules.money import format_amount
 
 from . import db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, require_roles
-from .fields import Money
+from .fields import Code, Date, Money
 from .parsing import Blueprint
 
 blp = Blueprint("debts", __name__, url_prefix="/api/v1/banks", description="Clawback debts of banks")
 
 
 class DebtRepaymentIn(Schema):
-    subfund = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    subfund = Code(required=True, validate=validate.Length(min=1, max=40))
     amount = Money(required=True, allow_zero=False)
-    received_on = fields.Date(required=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    received_on = Date(required=True)
+    reference = Code(required=True, validate=validate.Length(min=1, max=120))
 
 
 class DebtsOut(Schema):

@@ -15,6 +15,7 @@ from ledger.models import MAX_DOCUMENT_BYTES, ClaimDocument
 from . import db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, require_roles
 from .errors import ApiError
+from .fields import DateTime
 from .parsing import Blueprint
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1/claims",
@@ -37,7 +38,7 @@ class DocumentOut(Schema):
     size = fields.Integer(metadata={"description": "Bytes"})
     sha256 = fields.String(metadata={"description": "Hex SHA-256 of the bytes, also in the audit chain"})
     uploaded_by = fields.String()
-    uploaded_at = fields.DateTime()
+    uploaded_at = DateTime()
     current = fields.Boolean(metadata={"description": "False once a later upload of the same kind supersedes it"})
 
 

@@ -18,6 +18,7 @@ from ledger.models import Enterprise
 
 from . import db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, require_roles
+from .fields import MAX_CATEGORIES, BoundedList, Code, DateTime, Pattern, Region, Text
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
 
@@ -28,20 +29,20 @@ READERS = ("bank", *BUREAU_READ)
 
 
 class EnterpriseIn(Schema):
-    credit_code = fields.String(required=True, validate=validate.Length(max=40),
+    credit_code = Code(required=True, validate=validate.Length(max=40),
                                 metadata={"example": "91440300708461136T",
                                           "description": "统一社会信用代码, 18 characters with its check digits"})
-    name = fields.String(required=True, validate=validate.Length(max=400), metadata={"example": "江门某某科技有限公司"})
-    region = fields.String(required=True, validate=validate.Length(max=12), metadata={"example": "440703"})
-    categories = fields.List(fields.String(validate=validate.Length(max=60)), required=True,
+    name = Text(required=True, validate=validate.Length(max=400), metadata={"example": "江门某某科技有限公司"})
+    region = Code(required=True, validate=validate.Length(max=12), metadata={"example": "440703"})
+    categories = BoundedList(Code(validate=validate.Length(max=60)), max_items=MAX_CATEGORIES, required=True,
                              metadata={"example": ["tech_sme", "agri_tech"]})
 
 
 class EnterpriseChangeIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(max=400))
-    region = fields.String(required=True, validate=validate.Length(max=12))
-    categories = fields.List(fields.String(validate=validate.Length(max=60)), required=True)
-    reason = fields.String(load_default=None, validate=validate.Length(max=500),
+    name = Text(required=True, validate=validate.Length(max=400))
+    region = Code(required=True, validate=validate.Length(max=12))
+    categories = BoundedList(Code(validate=validate.Length(max=60)), max_items=MAX_CATEGORIES, required=True)
+    reason = Text(load_default=None, validate=validate.Length(max=500),
                            metadata={"description": "Why the data changes (kept in the audit log)"})
 
 
@@ -50,8 +51,8 @@ class EnterpriseOut(Schema):
     name = fields.String()
     region = fields.String()
     categories = fields.List(fields.String())
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = DateTime()
+    updated_at = DateTime()
     outcome = fields.String(metadata={"description": "On registration: created (this bank's first registration "
                                                      "of the code, whether or not another bank knows it) or "
                                                      "unchanged", "enum": ["created", "unchanged"]})
@@ -59,8 +60,8 @@ class EnterpriseOut(Schema):
 
 
 class EnterpriseQuery(PageQuery):
-    region = fields.String(validate=validate.Regexp(r"^\d{6}$"))
-    category = fields.String(validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    region = Region()
+    category = Code(validate=Pattern(r"^[a-z_]{2,40}$"))
 
 
 class ChangeRequestOut(Schema):
@@ -68,7 +69,7 @@ class ChangeRequestOut(Schema):
     bank = fields.String()
     requested = fields.Dict(metadata={"description": "The bank's record: name, region, categories"})
     current = fields.Dict(metadata={"description": "The master data now"})
-    requested_at = fields.DateTime()
+    requested_at = DateTime()
 
 
 class ChangeRequestList(Schema):
@@ -76,8 +77,8 @@ class ChangeRequestList(Schema):
 
 
 class DecisionIn(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["apply", "reject"]))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+    decision = Code(required=True, validate=validate.OneOf(["apply", "reject"]))
+    reason = Text(load_default=None, validate=validate.Length(max=500))
 
 
 def _out(enterprise: Enterprise, outcome: str | None = None, view: service.EnterpriseData | None = None) -> dict:

@@ -124,7 +124,8 @@ def http_problem(exc: HTTPException) -> Response:
             errors.update(flatten(location_messages))
         return problem(422, "validation_failed", "Some fields are invalid.", errors=errors, headers=headers)
     detail = data.get("message") or exc.description
-    return problem(status, CODE_BY_STATUS.get(status, "http_error"), detail, headers=headers)
+    named = {"body": [detail]} if status == 413 else None
+    return problem(status, CODE_BY_STATUS.get(status, "http_error"), detail, errors=named, headers=headers)
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,7 @@ from rules.money import format_amount, ratio_text
 
 from . import context, db
 from .auth import BUREAU_READ, bank_id_of_caller, require_roles
+from .fields import Code
 from .parsing import Blueprint
 
 blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="Running the fund: portfolio caps")
@@ -20,7 +21,7 @@ READERS = ("bank", *BUREAU_READ)
 
 
 class PortfolioQuery(Schema):
-    scheme = fields.String(metadata={"description": "Only this scheme"})
+    scheme = Code(metadata={"description": "Only this scheme"})
 
 
 class VintageOut(Schema):

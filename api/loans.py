@@ -23,7 +23,7 @@ from ledger.models import LOAN_STATUSES, Loan
 from . import context, db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .errors import ApiError
-from .fields import Money
+from .fields import Code, Date, DateTime, Money, Text
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
 from .pagination import PageQuery, envelope, page_schema
@@ -61,17 +61,17 @@ class Rate(fields.Field):
 
 
 class LoanIn(Schema):
-    external_id = fields.String(required=True, validate=validate.Length(min=1, max=service.EXTERNAL_ID_MAX),
+    external_id = Text(required=True,
                                 metadata={"description": "The bank's own loan number; registration is idempotent on it",
                                           "example": "JM-2026-000123"})
-    scheme = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "GD-KJD"})
-    credit_code = fields.String(required=True, validate=validate.Length(max=40),
+    scheme = Code(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "GD-KJD"})
+    credit_code = Code(required=True, validate=validate.Length(max=40),
                                 metadata={"example": "91440300708461136T"})
     principal = Money(required=True, allow_zero=False)
-    disbursed_on = fields.Date(required=True)
-    maturity_on = fields.Date(required=True)
+    disbursed_on = Date(required=True)
+    maturity_on = Date(required=True)
     interest_rate = Rate(load_default=None, allow_none=True)
-    collateral_type = fields.String(load_default=None, allow_none=True,
+    collateral_type = Text(load_default=None, allow_none=True,
                                     validate=validate.Length(max=service.COLLATERAL_MAX),
                                     metadata={"example": "信用"})
 
@@ -95,19 +95,19 @@ class LoanOut(Schema):
     collateral_type = fields.String(allow_none=True)
     default_on = fields.Date(allow_none=True)
     registered_on = fields.Date()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class LoanQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(LOAN_STATUSES))
-    scheme = fields.String()
-    credit_code = fields.String()
-    external_id = fields.String()
+    status = Code(validate=validate.OneOf(LOAN_STATUSES))
+    scheme = Code()
+    credit_code = Code()
+    external_id = Code()
 
 
 class LoanEventIn(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(service.EVENT_TYPES))
-    on = fields.Date(required=True, metadata={"description": "When it happened (default: the default date)"})
+    type = Code(required=True, validate=validate.OneOf(service.EVENT_TYPES))
+    on = Date(required=True, metadata={"description": "When it happened (default: the default date)"})
     amount = Money(load_default=None, allow_none=True, allow_zero=False,
                    metadata={"description": "repayment: the principal repaid (required); default: the outstanding "
                                             "principal at default (optional, may only lower it); repaid: the final "
@@ -122,7 +122,7 @@ class LoanEventOut(Schema):
     outstanding_after = Money()
     status_after = fields.String()
     created_by = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class LoanBulkRowError(Schema):
@@ -152,12 +152,12 @@ class LoanBulkOut(Schema):
 
 
 class LoanBulkQuery(Schema):
-    rows = fields.String(load_default="all", validate=validate.OneOf(["all", "errors"]),
+    rows = Code(load_default="all", validate=validate.OneOf(["all", "errors"]),
                          metadata={"description": "List every row, or only the failed ones"})
 
 
 class BankNplQuery(Schema):
-    scheme = fields.String(required=True, metadata={"example": "GD-KJD"})
+    scheme = Code(required=True, metadata={"example": "GD-KJD"})
 
 
 class BankNplOut(Schema):

@@ -6,12 +6,18 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
+
+from .fields import MAX_INT64, Int
+
+#: Bounds that keep ``OFFSET (page - 1) * per_page`` far inside 64 bits.
+MAX_PAGE = 10_000_000
+MAX_PER_PAGE = 500
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Int(load_default=1, minimum=1, maximum=MAX_PAGE)
+    per_page = Int(load_default=50, minimum=1, maximum=MAX_PER_PAGE)
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -55,7 +61,7 @@ class Cursor(fields.Field):
         except (ValueError, UnicodeDecodeError):
             raise ValidationError("Not a cursor from this list.") from None
         digits = text.removeprefix(_CURSOR_PREFIX)
-        if not text.startswith(_CURSOR_PREFIX) or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        if not text.startswith(_CURSOR_PREFIX) or not digits.isascii() or not digits.isdigit() or int(digits or "0") > MAX_INT64:
             raise ValidationError("Not a cursor from this list.")
         return int(digits)
 
@@ -64,7 +70,7 @@ class CursorQuery(Schema):
     cursor = Cursor(load_default=0, metadata={
         "description": "The `next_cursor` of the previous page; omit for the first page.",
         "type": "string"})
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    per_page = Int(load_default=50, minimum=1, maximum=MAX_PER_PAGE)
 
 
 def cursor_page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

@@ -13,7 +13,7 @@ from ledger.models import Scheme
 from . import db
 from .auth import ANY_ROLE, actor_name, require_roles
 from .decision import PayerOut, StepOut, decision_dict
-from .fields import Money
+from .fields import MAX_CATEGORIES, BoundedList, Code, Date, DateTime, Money, Region
 from .parsing import Blueprint, loads_strict
 
 blp = Blueprint("schemes", __name__, url_prefix="/api/v1/schemes", description="Schemes, rule versions and quotes")
@@ -25,7 +25,7 @@ class RuleVersionOut(Schema):
     effective_from = fields.Date()
     document_sha256 = fields.String()
     published_by = fields.String()
-    published_at = fields.DateTime()
+    published_at = DateTime()
 
 
 class RuleVersionDocumentOut(RuleVersionOut):
@@ -38,12 +38,12 @@ class SchemeOut(Schema):
 
 
 class QuoteIn(Schema):
-    region = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"), metadata={"example": "440511"})
-    categories = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True,
+    region = Region(required=True, metadata={"example": "440511"})
+    categories = BoundedList(Code(validate=validate.Length(min=1, max=40)), max_items=MAX_CATEGORIES, required=True,
                              metadata={"example": ["high_tech", "agri_tech"]})
     loan_principal = Money(required=True, allow_zero=False)
     outstanding_principal = Money(required=True)
-    disbursed_on = fields.Date(required=True)
+    disbursed_on = Date(required=True)
 
 
 class QuoteOut(Schema):
@@ -98,11 +98,7 @@ class RuleVersions(MethodView):
         Invalid documents answer 422 ``invalid_rules`` with every problem keyed by its
         path (``region_ratios[1].ratio``). A new version must take effect after the latest.
         """
-        try:
-            document = loads_strict(request.get_data(cache=True))
-        except ValueError:
-            raise ValidationFailed("The body is not valid JSON.", code="malformed_json",
-                                   errors={"body": ["Invalid JSON."]}) from None
+        document = loads_strict(request.get_data(cache=True))
         if not isinstance(document, dict):
             raise ValidationFailed("A rule document is a JSON object.", code="invalid_rules",
                                    errors={"_document": ["must be an object"]})

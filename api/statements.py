@@ -38,6 +38,7 @@ from pdf.fonts import load_font
 from . import context, db
 from .auth import ANY_ROLE, BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .errors import ApiError
+from .fields import Code, Date, DateTime
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
 
@@ -66,14 +67,14 @@ def _setup(state) -> None:  # type: ignore[no-untyped-def]
 
 
 class LangQuery(Schema):
-    lang = fields.String(load_default="zh", validate=validate.OneOf(service.LANGS),
+    lang = Code(load_default="zh", validate=validate.OneOf(service.LANGS),
                          metadata={"description": "zh (default) or en"})
 
 
 class PeriodQuery(LangQuery):
-    from_ = fields.Date(data_key="from", load_default=None,
+    from_ = Date(data_key="from", load_default=None,
                         metadata={"description": "First day; default the first day of the month of 'to'"})
-    to = fields.Date(load_default=None, metadata={"description": "Last day; default today (not after today)"})
+    to = Date(load_default=None, metadata={"description": "Last day; default today (not after today)"})
 
 
 class StatementOut(Schema):
@@ -91,12 +92,12 @@ class StatementOut(Schema):
     display_filename = fields.String(metadata={"description": "The file name in the statement's language"})
     size = fields.Integer()
     issued_by = fields.String()
-    issued_at = fields.DateTime()
+    issued_at = DateTime()
 
 
 class StatementListQuery(PageQuery):
-    kind = fields.String(validate=validate.OneOf(service.KINDS))
-    scope = fields.String(validate=validate.Length(max=60))
+    kind = Code(validate=validate.OneOf(service.KINDS))
+    scope = Code(validate=validate.Length(max=60))
 
 
 class VerifyOut(Schema):

@@ -10,7 +10,7 @@ from ledger.models import OWNER_TYPES
 
 from . import context, db
 from .auth import BUREAU_READ, actor_name, require_roles
-from .fields import Money
+from .fields import Code, Date, DateTime, Money, Pattern, Region, Text
 from .pagination import CursorQuery, PageQuery, cursor_page_schema, encode_cursor, envelope, page_schema
 from .parsing import Blueprint
 
@@ -18,11 +18,11 @@ blp = Blueprint("subfunds", __name__, url_prefix="/api/v1/subfunds", description
 
 
 class SubFundIn(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9-]{1,39}$"),
+    code = Code(required=True, validate=Pattern(r"^[A-Z][A-Z0-9-]{1,39}$"),
                          metadata={"example": "CITY-440700"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    owner_type = fields.String(required=True, validate=validate.OneOf(OWNER_TYPES))
-    region = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"), metadata={"example": "440700"})
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    owner_type = Code(required=True, validate=validate.OneOf(OWNER_TYPES))
+    region = Region(required=True, metadata={"example": "440700"})
 
 
 class SubFundOut(Schema):
@@ -35,13 +35,13 @@ class SubFundOut(Schema):
     paid = Money(metadata={"description": "Paid out to banks"})
     recovered = Money(metadata={"description": "Returned from banks' recoveries"})
     contributed = Money(metadata={"description": "Paid in by the owner"})
-    created_at = fields.DateTime()
+    created_at = DateTime()
 
 
 class ContributionIn(Schema):
     amount = Money(required=True, allow_zero=False)
-    received_on = fields.Date(required=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=120),
+    received_on = Date(required=True)
+    reference = Code(required=True, validate=validate.Length(min=1, max=120),
                               metadata={"description": "The payer's payment reference; unique per sub-fund"})
 
 

@@ -13,6 +13,7 @@ from ledger.models import ApiToken
 
 from . import db
 from .auth import ANY_ROLE, actor_name, current_token, current_user, require_roles
+from .fields import Int, Text
 from .parsing import Blueprint
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens", description="The caller's own API tokens")
@@ -35,10 +36,10 @@ class NewTokenOut(TokenOut):
 
 
 class RotateIn(Schema):
-    grace_hours = fields.Integer(load_default=24, strict=True,
+    grace_hours = Int(load_default=24, strict=True,
                                  validate=validate.Range(min=0, max=tokens.MAX_ROTATION_GRACE.days * 24),
                                  metadata={"description": "How long the old token keeps working (0: not at all)"})
-    name = fields.String(load_default=None, validate=validate.Length(min=1, max=80),
+    name = Text(load_default=None, validate=validate.Length(min=1, max=80),
                          metadata={"description": "Default: the old token's name"})
 
 

@@ -21,7 +21,7 @@ from .models import ROLES, ApiToken, Bank, User, UserRole
 from .models.base import utcnow
 
 TOKEN_PREFIX = "rcl_"
-_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}\Z")
 
 
 def roles_problem(roles: Iterable[str], *, has_bank: bool) -> str | None:

@@ -63,7 +63,7 @@ KNOWN_CATEGORIES = {
     "agri_tech": "农业类科技企业",
     "specialized_town": "专业镇内企业",
 }
-CATEGORY_RE = re.compile(r"^[a-z_]{2,40}$")
+CATEGORY_RE = re.compile(r"^[a-z_]{2,40}\Z")
 NAME_MAX = 200
 
 _enterprises = Enterprise.__table__

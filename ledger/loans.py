@@ -102,9 +102,9 @@ TRANSITIONS = {
 
 EXTERNAL_ID_MAX = 64
 COLLATERAL_MAX = 40
-_EXTERNAL_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
+_EXTERNAL_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?\Z")
 #: What :func:`normalise_rate` produces ("0", "0.0435"): requests carry rates in this form.
-_NORMALISED_RATE_RE = re.compile(r"^0(\.\d{0,5}[1-9])?$")
+_NORMALISED_RATE_RE = re.compile(r"^0(\.[0-9]{0,5}[1-9])?\Z")
 _loans = Loan.__table__
 
 
@@ -159,7 +159,7 @@ class LoanRequest:
 def request_violations(req: LoanRequest) -> list[Violation]:
     """Problems with the request's own fields (no database needed)."""
     found = []
-    if not req.external_id or len(req.external_id) > EXTERNAL_ID_MAX or not _EXTERNAL_ID_RE.match(req.external_id):
+    if not req.external_id or len(req.external_id) > EXTERNAL_ID_MAX or not _EXTERNAL_ID_RE.fullmatch(req.external_id):
         found.append(Violation("invalid_external_id", "external_id",
                                f"1-{EXTERNAL_ID_MAX} characters, no control characters or surrounding spaces"))
     if req.collateral_type is not None and len(req.collateral_type) > COLLATERAL_MAX:

@@ -17,7 +17,7 @@ from . import audit, clock, journal, movement_dates
 from .errors import AlreadyExists, NotFound, ValidationFailed
 from .models import DEBIT, OWNER_TYPES, SUBFUND_ACCOUNTS, Account, JournalTransaction, Posting, SubFund
 
-_CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,39}$")
+_CODE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,39}\Z")
 
 
 def get_subfund(session: Session, code: str) -> SubFund:

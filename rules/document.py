@@ -79,11 +79,11 @@ TIER_MODES = ("whole", "marginal")
 
 #: A document kind named by ``required_documents`` ("loan_contract", "iou"): it becomes
 #: a form value and a file name part, so letters, digits and "_" only.
-_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_SCHEME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
+_SCHEME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: A sub-fund code once its placeholders are taken out.
-_SUBFUND_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_SUBFUND_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 _PLACEHOLDER_TEXT_RE = re.compile(r"\{[^{}]*\}")
 
 _QUOTE_HINT = " (quote it: a bare number with a fraction is read as a float)"

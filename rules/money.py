@@ -16,7 +16,10 @@ from fractions import Fraction
 MAX_YUAN = 10**13
 MAX_FEN = MAX_YUAN * 100
 
-_AMOUNT_RE = re.compile(r"^-?\d+(\.\d+)?$")
+#: SPEC §1 "strict text": ASCII digits, an optional "." with digits (more than two is
+#: reported as too_many_decimals), a minus only where negatives are allowed. No spaces,
+#: no full-width or other Unicode digits, no exponent, no separators.
+_AMOUNT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 class AmountError(ValueError):
@@ -37,12 +40,16 @@ def parse_amount(value: object, *, allow_negative: bool = False, allow_zero: boo
     if isinstance(value, bool):
         raise AmountError("invalid_amount", "Not a valid amount.")
     if isinstance(value, str):
-        text = value.strip()
-        if not _AMOUNT_RE.match(text):
+        text = value
+        if not _AMOUNT_RE.fullmatch(text):
             raise AmountError(
                 "invalid_amount",
                 "Not a valid amount: use a decimal string with at most two decimals, e.g. \"1200000.00\".",
             )
+        if text.startswith("-") and not allow_negative:
+            raise AmountError("negative_amount", "Amount must not be negative.")
+        if len(text.partition(".")[2]) > 2:
+            raise AmountError("too_many_decimals", "Amounts have at most two decimals (fen).")
         number = Decimal(text)
     elif isinstance(value, int):
         number = Decimal(value)
@@ -58,11 +65,19 @@ def parse_amount(value: object, *, allow_negative: bool = False, allow_zero: boo
         raise AmountError("invalid_amount", "Not a valid amount: NaN and infinity are refused.")
     if abs(number) > MAX_YUAN:
         raise AmountError("amount_too_large", f"Amount exceeds the maximum of {MAX_YUAN} yuan.")
-    # Exact (Fraction, not Decimal arithmetic, which would round past 28 digits).
-    fen = Fraction(number) * 100
-    if fen.denominator != 1:
+    # Exact, from the digits: neither Decimal arithmetic (rounds past 28 digits) nor a
+    # Fraction of 1E-999999999 (a 10^999999999 denominator) on a client's number.
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    kept = list(digits)
+    while exponent < -2 and kept and kept[-1] == 0:  # 1.000 is exactly 1.00
+        kept.pop()
+        exponent += 1
+    if exponent < -2 and any(kept):
         raise AmountError("too_many_decimals", "Amounts have at most two decimals (fen).")
-    result = int(fen)
+    magnitude = int("".join(map(str, kept)) or "0")
+    fen = magnitude * 10 ** (exponent + 2) if exponent >= -2 else 0
+    result = -fen if sign else fen
     if result < 0 and not allow_negative:
         raise AmountError("negative_amount", "Amount must not be negative.")
     if result == 0 and not allow_zero:

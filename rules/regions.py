@@ -26,7 +26,7 @@ PROVINCE_PREFIXES = frozenset(
 
 PLACEHOLDERS = ("province", "city", "county")
 
-_CODE_RE = re.compile(r"^\d{6}$")
+_CODE_RE = re.compile(r"[0-9]{6}")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -34,7 +34,7 @@ def region_problem(code: object) -> str | None:
     """Why ``code`` is not a plausible region code, or None when it is."""
     if not isinstance(code, str):
         return 'must be a 6-digit region code string such as "440700"'
-    if not _CODE_RE.match(code):
+    if not _CODE_RE.fullmatch(code):
         return f'"{code}" is not a region code: use 6 digits such as "440700"'
     if code[:2] not in PROVINCE_PREFIXES:
         return f'"{code}" is not a GB/T 2260 region code: there is no province {code[:2]}'

@@ -131,7 +131,7 @@ def test_invalid_documents_report_every_problem_by_path(client, admin, gd_docume
     mismatch = client.post("/api/v1/schemes/OTHER/rules", json=gd_document, headers=admin)
     assert (mismatch.status_code, mismatch.json["code"]) == (422, "scheme_mismatch")
     not_json = client.post("/api/v1/schemes/GD-KJD/rules", data="{", content_type="application/json", headers=admin)
-    assert (not_json.status_code, not_json.json["code"]) == (422, "malformed_json")
+    assert (not_json.status_code, not_json.json["code"]) == (400, "malformed_json")
     assert row_counts(session) == before
 
 

@@ -198,12 +198,12 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     # comes from the identity map; only the rest is read.
     users = _loaded(session, User, [i for i in (claim.reviewer_id, claim.approver_id) if i])
     names = {u.id: u.name for u in users.values()}
-    stored = {p["subfund"]: p for p in claim.decision.get("payers", [])}
     payers = []
-    for line in claim.payer_lines:
+    lines = sorted(claim.payer_lines, key=lambda line: line.position)
+    for line, stored in zip(lines, claims.stored_payer_lines(claim), strict=True):
         reservation = line.reservation
         payers.append({
-            **stored.get(line.subfund_code, {}),
+            **stored,
             "subfund": line.subfund_code, "share": line.share, "amount": format_amount(line.amount),
             "reserved": bool(reservation and reservation.status == "pending"),
             "paid": format_amount(line.amount if reservation and reservation.status == "posted" else 0),

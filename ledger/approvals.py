@@ -118,7 +118,10 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
     session.flush()
     audit.record(session, actor=approver.name, action="claim.reserve", entity_type="claim", entity_id=claim.id,
                  after={"approved_amount": format_amount(decision.compensation),
-                        "lines": {line.subfund_code: format_amount(line.amount) for line in claim.payer_lines}})
+                        # A list, one entry per line: a sub-fund may pay several lines.
+                        "lines": [{"position": line.position, "subfund": line.subfund_code,
+                                   "amount": format_amount(line.amount), "reservation": line.reservation_id}
+                                  for line in sorted(claim.payer_lines, key=lambda line: line.position)]})
     return claim
 
 

@@ -24,7 +24,7 @@ from rules.money import format_amount, parse_amount
 
 from . import audit, dossiers, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
-from .loans import get_loan_for
+from .loans import get_loan_for, record_event
 from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
 from .models.base import utcnow
 
@@ -158,6 +158,20 @@ def stored_decision(claim: Claim) -> Decision:
                     [Step.from_dict(s) for s in claim.decision["steps"]])
 
 
+def stored_payer_lines(claim: Claim) -> list[dict[str, Any]]:
+    """The decision's payer entry (template, fallback_used, …) of each payer line, in order.
+
+    Paired by position, never by sub-fund code: one sub-fund may pay several lines
+    (GD-PROV its own share and, as the fallback, the city's), each with its own label.
+    """
+    stored = claim.decision.get("payers", [])
+    lines = sorted(claim.payer_lines, key=lambda line: line.position)
+    if len(stored) == len(lines) and all(p["subfund"] == line.subfund_code for p, line in zip(stored, lines)):
+        return list(stored)
+    # Lines that no longer follow the stored decision (a repair re-split): no labels.
+    return [{} for _ in lines]
+
+
 def decide_by(loan: Loan, submitted_on: date) -> date | None:
     """The SLA clock (SPEC §4a): (re)submission date + the rules' ``decision_days``."""
     days = schemes.ruleset_of(loan.rule_version).claims.decision_days
@@ -226,6 +240,12 @@ def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str
     if problems:
         raise _refuse(problems)
     assert decision is not None
+    if loan.status == "active":
+        # The claim is the bank's report of the default: record it as the loan event it
+        # is (a default event, its loan.default audit entry, the outstanding at default),
+        # exactly as POST /loans/{id}/events would.
+        record_event(session, loan.id, bank_id=bank_id, type="default", on=data.default_on,
+                     amount=data.outstanding_principal, today=today, actor=actor)
     set_loan_status(session, loan, allowed_from=CLAIMABLE_LOAN_STATUSES, to="claimed",
                      values={"default_on": data.default_on})
     claim = Claim(

@@ -116,11 +116,11 @@ def _instance_path() -> str:
 
 
 def _register_blueprints(api: Api, csrf: CSRFProtect) -> None:
-    from . import (auditor, claims, debts, documents, enterprises, events, exposure, fund, health, loans, schemes,
-                   simulations, statements, subfunds, tokens, webhooks)
+    from . import (auditor, claims, debts, documents, enterprises, events, exposure, fund, health, loan_reports, loans,
+                   schemes, simulations, statements, subfunds, tokens, webhooks)
 
-    for module in (claims, documents, fund, debts, exposure, health, schemes, subfunds, enterprises, loans, statements,
-                   auditor, events, webhooks, tokens, simulations):
+    for module in (claims, documents, fund, loan_reports, debts, exposure, health, schemes, subfunds, enterprises, loans,
+                   statements, auditor, events, webhooks, tokens, simulations):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)
 

@@ -138,13 +138,14 @@ def register_commands(app: Flask) -> None:
     from .demo import demo_command
     from .evidence_cli import COMMANDS as EVIDENCE_COMMANDS
     from .integration_commands import COMMANDS as INTEGRATION_COMMANDS
+    from .loan_reports import import_report_command
     from .loans import import_loans_command
     from .simulate_command import simulate_command
     from .statements import render_statement_command, verify_statement_command
 
     for command in (migrate_command, create_bank_command, create_user_command, verify_audit_command,
                     check_balances_command, demo_command, load_rules_command, import_loans_command, render_statement_command,
-                    verify_statement_command, set_password_command, simulate_command):
+                    verify_statement_command, set_password_command, simulate_command, import_report_command):
         app.cli.add_command(command)
     for command in (*INTEGRATION_COMMANDS, *EVIDENCE_COMMANDS):
         app.cli.add_command(command)

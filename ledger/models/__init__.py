@@ -18,6 +18,7 @@ from .enterprises import Enterprise, EnterpriseBank
 from .events import Event
 from .journal import CREDIT, DEBIT, Account, JournalTransaction, Posting, Reservation
 from .loans import LOAN_STATUSES, Loan, LoanEvent
+from .reports import REPORT_STATUSES, LoanReport, LoanReportLine
 from .schemes import RuleVersion, Scheme
 from .statements import Statement
 from .subfunds import OWNER_TYPES, SUBFUND_ACCOUNTS, SubFund
@@ -34,6 +35,7 @@ __all__ = [
     "LOAN_STATUSES",
     "OPEN_CLAIM_STATUSES",
     "OWNER_TYPES",
+    "REPORT_STATUSES",
     "ROLES",
     "SUBFUND_ACCOUNTS",
     "Account",
@@ -54,6 +56,8 @@ __all__ = [
     "IdempotencyRecord",
     "JournalTransaction",
     "Loan",
+    "LoanReport",
+    "LoanReportLine",
     "LoanEvent",
     "Posting",
     "Recovery",

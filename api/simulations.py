@@ -84,10 +84,19 @@ class StepResultOut(Schema):
     reduced_by = fields.String()
 
 
+class LeverageOut(Schema):
+    outstanding = fields.String(metadata={"description": "Live outstanding principal"})
+    payer_available = fields.String(metadata={"description": "Available money of the sub-funds that pay"})
+    limit = fields.String(allow_none=True, metadata={"description": "pool.leverage of the rules"})
+    used = fields.String(allow_none=True, metadata={"description": "outstanding / payer_available"})
+    used_after_expected_payout = fields.String(allow_none=True)
+
+
 class ResultOut(Schema):
     subfunds = fields.List(fields.Nested(SubFundResultOut))
     banks = fields.List(fields.Nested(BankResultOut))
     steps = fields.List(fields.Nested(StepResultOut))
+    leverage = fields.Nested(LeverageOut)
 
 
 class SimulationOut(Schema):

@@ -31,6 +31,7 @@ from rules.money import parse_amount
 from . import simulation_charts
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
+from .formatting import money_text
 from .i18n import current_lang, error_message, field_errors
 
 #: This page's words (zh, en); kept here so the page is one module and two templates.
@@ -62,6 +63,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "basis.portfolio": ("全部违约", "all default"), "basis.simulation": ("每次模拟平均", "per run"),
     "step_loans": ("笔数", "Loans"), "compensation": ("补偿金额", "Compensation"), "reduced_by": ("上限削减", "Reduced by"),
     "compare": ("草案与现行规则对比", "Draft against the rules in force"), "change": ("变化", "Change"),
+    "leverage": ("放大倍数：在贷余额 {outstanding} ÷ 出资子基金可用 {available} = {used}（上限 {limit}）；预期赔付后 {after}",
+                 "Leverage: outstanding {outstanding} / payers' available {available} = {used} (limit {limit}); "
+                 "after the expected payout {after}"),
 }
 
 
@@ -73,8 +77,11 @@ def w(key: str, **params: Any) -> str:
 
 def side_context(side: dict[str, Any]) -> dict[str, Any]:
     labels = {key: w(key) for key in ("available", "expected_payout", "p95_payout", "p99_payout")}
+    lev = side["leverage"]
     return {
         "data": side,
+        "leverage": w("leverage", outstanding=money_text(lev["outstanding"]), available=money_text(lev["payer_available"]),
+                      used=lev["used"] or "—", limit=lev["limit"] or "—", after=lev["used_after_expected_payout"] or "—"),
         "bars": simulation_charts.payout_chart(side["subfunds"], title=w("bars"), labels=labels),
         "curve": simulation_charts.depletion_chart(side["subfunds"], title=w("curve"), month_label=w("month")),
     }

@@ -217,6 +217,9 @@ def workbook(result: dict[str, Any]) -> bytes:
         for row in data["steps"]:
             steps.append([row["rule"], row["basis"], row["loans"], amount(row["compensation"]),
                           amount(row["reduced_by"]) if "reduced_by" in row else None])
+        lev = data["leverage"]
+        for key, value in lev.items():  # on the scenario sheet: one figure a row
+            sheet.append([f"{side}.leverage.{key}", value])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

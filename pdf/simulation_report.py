@@ -48,6 +48,7 @@ L = {
         "steps": "六、规则步骤汇总", "rule": "规则", "basis": "口径", "loans": "笔数", "compensation": "补偿金额",
         "reduced": "上限削减", "portfolio": "全部违约", "simulation": "每次模拟平均",
         "none": "无", "no_draft": "未提供草案规则。",
+        "leverage": "放大倍数：在贷余额 {outstanding} ÷ 出资子基金可用 {available} = {used}（上限 {limit}）；预期赔付后 {after}。",
         "note": "本报告为测算结果，不构成记账；未写入总账、审计日志或任何余额。同一随机种子得到相同结果。",
     },
     "en": {
@@ -64,6 +65,8 @@ L = {
         "steps": "6. Steps in aggregate", "rule": "Rule", "basis": "Basis", "loans": "Loans",
         "compensation": "Compensation", "reduced": "Reduced by", "portfolio": "all default",
         "simulation": "per run", "none": "none", "no_draft": "No draft rules were given.",
+        "leverage": "Leverage: outstanding {outstanding} / payers' available {available} = {used} (limit {limit}); "
+                    "after the expected payout {after}.",
         "note": "A simulation, not a booking: nothing was written to the journal, the audit log or any "
                 "balance. The same seed gives the same result.",
     },
@@ -88,6 +91,13 @@ def _rate_text(rate: Any) -> str:
     for key in ("banks", "regions", "categories"):
         parts += [f"{name} {value}" for name, value in rate.get(key, {}).items()]
     return "; ".join(parts)
+
+
+def _leverage(styles: Styles, t: dict[str, str], side: dict[str, Any]) -> Flowable:
+    lev = side["leverage"]
+    return styles.para(t["leverage"].format(outstanding=_money(lev["outstanding"]), available=_money(lev["payer_available"]),
+                                            used=lev["used"] or "-", limit=lev["limit"] or "-",
+                                            after=lev["used_after_expected_payout"] or "-"), styles.small)
 
 
 def _subfund_table(styles: Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Flowable:
@@ -157,8 +167,8 @@ def story(result: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[
         (t["runs"], f"{scenario['runs']:,}"), (t["seed"], str(scenario["seed"])),
     ])]
     current, draft = result["current"], result["draft"]
-    flow += [section(styles, t["subfunds"]), _subfund_table(styles, t, current["subfunds"]), Spacer(1, 4),
-             _bars(styles, t, current["subfunds"])]
+    flow += [section(styles, t["subfunds"]), _subfund_table(styles, t, current["subfunds"]), Spacer(1, 2),
+             _leverage(styles, t, current), Spacer(1, 4), _bars(styles, t, current["subfunds"])]
     curve = _curves(styles, t, current["subfunds"])
     if curve is not None:
         flow += [Spacer(1, 4), curve]
@@ -166,7 +176,8 @@ def story(result: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[
     if draft is None:
         flow.append(styles.para(t["no_draft"]))
     else:
-        flow += [_subfund_table(styles, t, draft["subfunds"]), Spacer(1, 4), _bars(styles, t, draft["subfunds"])]
+        flow += [_subfund_table(styles, t, draft["subfunds"]), Spacer(1, 2), _leverage(styles, t, draft),
+                 Spacer(1, 4), _bars(styles, t, draft["subfunds"])]
         flow += [section(styles, t["compare"]), comparison_table(styles, t, current, draft)]
     flow += [section(styles, t["banks"]), data_table(styles, [
         Column(t["bank"], "fixed"), Column(t["contingent"], "amount"), Column(t["expected"], "amount"),

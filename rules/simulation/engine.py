@@ -373,8 +373,31 @@ def _nearest_rank(sorted_values: np.ndarray, percent: int) -> int:
     return int(sorted_values[rank - 1])
 
 
+def _leverage(side: _Side, tally: _Tally, portfolio: Portfolio, pool_rules: RuleSet | None) -> dict[str, Any]:
+    """Leverage as registration measures it: live outstanding principal against the
+    available balance of the sub-funds that pay (SPEC §3 ``pool.leverage``), now and
+    after the expected payout."""
+    outstanding = sum(loan.outstanding for loan in portfolio.loans)
+    payers = [s for s, code in enumerate(side.subfunds) if code in portfolio.available]
+    available = sum(portfolio.available[side.subfunds[s]] for s in payers)
+    runs = tally.subfund_total.shape[0]
+    expected = _mean(sum(int(tally.subfund_total[:, s].sum()) for s in payers), runs) if payers else 0
+    limit = None if pool_rules is None else pool_rules.pool.leverage
+
+    def used(money: int) -> str | None:
+        return ratio_text(Fraction(outstanding, money)) if money > 0 else None
+
+    return {
+        "outstanding": format_amount(outstanding),
+        "payer_available": format_amount(available),
+        "limit": None if limit is None else format(limit, "f"),
+        "used": used(available),
+        "used_after_expected_payout": used(available - expected),
+    }
+
+
 def _result(side: _Side, tally: _Tally, portfolio: Portfolio, scenario: Scenario, banks: list[str],
-            bank_of: np.ndarray) -> dict[str, Any]:
+            bank_of: np.ndarray, pool_rules: RuleSet | None) -> dict[str, Any]:
     runs, horizon = scenario.runs, scenario.horizon_months
     n_sub = len(side.subfunds)
     contingent = np.zeros(n_sub + 1, dtype=np.int64)
@@ -427,7 +450,8 @@ def _result(side: _Side, tally: _Tally, portfolio: Portfolio, scenario: Scenario
             steps.append({"rule": f"claims.{rule}", "basis": "simulation", "loans": _mean(events, runs),
                           "compensation": format_amount(_mean(comp, runs)),
                           "reduced_by": format_amount(_mean(cut, runs))})
-    return {"subfunds": subfunds, "banks": bank_rows, "steps": steps}
+    return {"subfunds": subfunds, "banks": bank_rows, "steps": steps,
+            "leverage": _leverage(side, tally, portfolio, pool_rules)}
 
 
 def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None = None,
@@ -475,11 +499,16 @@ def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None 
         if progress is not None:
             progress(done, total)
 
+    # The pool's leverage limit: the latest version's (the one new loans register under),
+    # or the draft's.
+    pools: list[RuleSet | None] = [portfolio.versions[max(portfolio.versions)] if portfolio.versions else None]
+    if draft is not None:
+        pools.append(draft)
     results = []
-    for side in sides:
+    for side, pool_rules in zip(sides, pools):
         tally = _simulate_side(side, portfolio, scenario, probability, bank_of, enterprise_of, vintage_of,
                                len(banks.codes), len(enterprises.codes), len(vintages.codes), annual_used, already, tick)
-        results.append(_result(side, tally, portfolio, scenario, banks.names, bank_of))
+        results.append(_result(side, tally, portfolio, scenario, banks.names, bank_of, pool_rules))
     return {
         "scheme": portfolio.scheme,
         "as_of": scenario.as_of.isoformat(),

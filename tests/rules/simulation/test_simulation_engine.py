@@ -178,3 +178,18 @@ def test_probability_tables_pick_the_most_specific_entry(make_portfolio, worked_
     banks = {b["bank"]: b["expected_payout"] for b in answer["current"]["banks"]}
     assert banks == {"BANK-A": "2100000.00", "BANK-B": "5166666.67"}
     assert answer["scenario"]["default_rate"]["banks"] == {"BANK-B": "1"}
+
+
+def test_leverage_is_outstanding_against_the_payers_money_before_and_after(make_portfolio, worked_loans, scenario):
+    # Outstanding 1,500,000.00 + 3,000,000.00 + 7,654,321.09 + 333,333.33 = 12,487,654.42
+    # against the five sub-funds' 5 x 1,000,000.00; everything defaults: 8,016,666.67 is paid.
+    available = {code: 1_000_000_00 for code in ("GD-PROV", "INS-PICC", "CITY-440700", "CITY-440500", "CITY-441900")}
+    leverage = simulate(make_portfolio(worked_loans, available=available), scenario())["current"]["leverage"]
+    assert leverage == {"outstanding": "12487654.42", "payer_available": "5000000.00", "limit": "10",
+                        "used": "2.4975", "used_after_expected_payout": None}
+
+
+def test_an_empty_portfolio_answers_zeros(make_portfolio, scenario, gd_rules):
+    answer = simulate(make_portfolio([]), scenario(runs=10), draft=gd_rules)
+    assert answer["loans"] == 0
+    assert answer["current"]["subfunds"] == [] and answer["draft"]["banks"] == []

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import rules
 from rules.money import format_amount
 
-from . import audit, clock, journal, movement_dates, schemes
+from . import audit, clock, events, journal, movement_dates, schemes
 from .accounts import debt_code
 from .claims import check_four_eyes, enterprise_compensated, stored_decision, store_decision, transition
 from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
@@ -122,6 +122,7 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
                         "lines": [{"position": line.position, "subfund": line.subfund_code,
                                    "amount": format_amount(line.amount), "reservation": line.reservation_id}
                                   for line in sorted(claim.payer_lines, key=lambda line: line.position)]})
+    events.claim_event(session, claim, "claim.approved", reason=reason)
     return claim
 
 
@@ -146,6 +147,7 @@ def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str,
     from .claims import set_loan_status
 
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="defaulted")
+    events.claim_event(session, claim, "claim.rejected", reason=reason)
     return claim
 
 
@@ -204,4 +206,5 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
     audit.record(session, actor=actor, action="claim.payout", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(claim.approved_amount or 0), "payment_reference": payment_reference,
                         "offsets": offsets})
+    events.claim_event(session, claim, "claim.paid", offsets=offsets)
     return claim

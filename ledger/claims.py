@@ -22,7 +22,7 @@ import rules
 from rules import ClaimFacts, Decision, Step
 from rules.money import format_amount, parse_amount
 
-from . import audit, dossiers, schemes
+from . import audit, dossiers, events, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
 from .loans import get_loan_for, record_event
 from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
@@ -262,6 +262,7 @@ def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str
                  after={"loan_id": loan.id, "default_on": data.default_on,
                         "outstanding_principal": format_amount(data.outstanding_principal),
                         "compensation": format_amount(decision.compensation), "ratio": decision.ratio_text})
+    events.claim_event(session, claim, "claim.submitted")
     return claim
 
 
@@ -290,6 +291,7 @@ def amend_claim(session: Session, claim: Claim, data: ClaimInput, *, actor: str,
     if loan.default_on != data.default_on:
         loan.default_on = data.default_on
         session.flush()
+    events.claim_event(session, claim, "claim.resubmitted")
     return claim
 
 
@@ -303,6 +305,7 @@ def withdraw_claim(session: Session, claim: Claim, *, reason: str, actor: str, t
     if was_approved:
         release_claim_reservations(session, claim, actor=actor, today=today, memo=f"Claim {claim.id} withdrawn")
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="defaulted")
+    events.claim_event(session, claim, "claim.withdrawn", reason=reason)
     return claim
 
 
@@ -315,6 +318,7 @@ def review_claim(session: Session, claim: Claim, *, reviewer: User, recommendati
         transition(session, claim, allowed_from=["submitted"], to="returned", action="return", actor=reviewer.name,
                    comment=comment, values={"return_reason": comment, "reviewer_id": reviewer.id,
                                             "reviewed_at": utcnow()})
+        events.claim_event(session, claim, "claim.returned", reason=comment)
         return claim
     if recommendation == "approve":
         dossiers.check_complete(session, claim)
@@ -322,6 +326,7 @@ def review_claim(session: Session, claim: Claim, *, reviewer: User, recommendati
                comment=comment, data={"recommendation": recommendation},
                values={"review_recommendation": recommendation, "review_comment": comment,
                        "reviewer_id": reviewer.id, "reviewed_at": utcnow()})
+    events.claim_event(session, claim, "claim.reviewed")
     return claim
 
 

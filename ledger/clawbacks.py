@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rules.money import format_amount, split_largest_remainder
 
-from . import audit, journal
+from . import audit, events, journal
 from .accounts import bank_debt, clawback_income
 from .claims import check_four_eyes
 from .errors import InvalidTransition, NotFound, ValidationFailed
@@ -67,6 +67,7 @@ def claw_back(session: Session, claim: Claim, *, approver: User, reason: str, to
     session.flush()
     audit.record(session, actor=approver.name, action="claim.clawback", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(amount), "reason": reason, "lines": lines})
+    events.clawback_event(session, claim, clawback)
     return clawback
 
 

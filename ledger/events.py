@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from rules.money import format_amount
 
 from .errors import ValidationFailed
-from .models import AuditHead, Bank, Claim, Event, Webhook, WebhookDelivery
+from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery, Webhook, WebhookDelivery
 from .models.base import utcnow
 
 #: Every type the ledger emits (``entity.verb``), as SPEC §4a lists them.
@@ -82,9 +82,11 @@ def claim_data(claim: Claim, **extra: Any) -> dict[str, Any]:
     return {
         "claim_id": claim.id,
         "loan_id": claim.loan_id,
+        "loan_external_id": claim.loan.external_id,
         "status": claim.status,
         "compensation": format_amount(claim.compensation),
         "approved_amount": format_amount(claim.approved_amount) if claim.approved_amount is not None else None,
+        **({"payment_reference": claim.payment_reference, "paid_on": claim.paid_on.isoformat()} if claim.paid_on else {}),
         **extra,
     }
 
@@ -92,6 +94,19 @@ def claim_data(claim: Claim, **extra: Any) -> dict[str, Any]:
 def claim_event(session: Session, claim: Claim, type: str, **extra: Any) -> Event:
     """The one-line hook of a claim transition: ``events.claim_event(session, claim, "claim.paid")``."""
     return record_event(session, type, claim.bank_id, claim_data(claim, **extra))
+
+
+def recovery_event(session: Session, claim: Claim, recovery: Recovery) -> Event:
+    """``recovery.recorded``: what the bank reported and the pool's share returned to each payer."""
+    return claim_event(session, claim, "recovery.recorded", amount=format_amount(recovery.amount),
+                       recovered_on=recovery.recovered_on.isoformat(), returned=format_amount(recovery.returned),
+                       lines=recovery.lines)
+
+
+def clawback_event(session: Session, claim: Claim, clawback: Clawback) -> Event:
+    """``claim.clawed_back``: the amount now owed to the payers, and why."""
+    return claim_event(session, claim, "claim.clawed_back", amount=format_amount(clawback.amount),
+                       reason=clawback.reason, lines=clawback.lines)
 
 
 def body(row: Event) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import rules
 from rules import RecoveryExceedsLoss
 from rules.money import format_amount
 
-from . import audit, journal, movement_dates
+from . import audit, events, journal, movement_dates
 from .errors import InvalidTransition, ValidationFailed
 from .models import Bank, Claim, ClaimEvent, Recovery
 from .subfunds import get_subfund, subfund_account
@@ -78,4 +78,5 @@ def record_recovery(session: Session, claim: Claim, *, amount: int, recovered_on
                  after={"amount": format_amount(amount), "cumulative": format_amount(before + amount),
                         "pool_share_cumulative": format_amount(result.cumulative_share),
                         "returned": format_amount(result.returned_now), "lines": lines})
+    events.recovery_event(session, claim, recovery)
     return recovery

@@ -85,8 +85,7 @@ class DeliveryOut(Schema):
 
 
 class PingOut(Schema):
-    delivery_id = fields.Integer()
-    event_id = fields.String()
+    event_id = fields.String(metadata={"description": "The webhook.ping event the worker delivers to this webhook"})
 
 
 def _text(moment) -> str | None:  # type: ignore[no-untyped-def]
@@ -181,8 +180,7 @@ class WebhookPing(MethodView):
     def post(self, webhook_id: int):  # type: ignore[no-untyped-def]
         """Queue a signed ``webhook.ping`` event to this webhook (delivered by the worker)."""
         hook = webhooks.get_webhook(db.session(), webhook_id, bank_id=_own_bank_id())
-        delivery = webhooks.ping(db.session(), hook, actor=actor_name())
-        return {"delivery_id": delivery.id, "event_id": delivery.event.public_id}
+        return {"event_id": webhooks.ping(db.session(), hook, actor=actor_name()).public_id}
 
 
 @blp.route("/<int:webhook_id>/deliveries")

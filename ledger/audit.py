@@ -90,7 +90,8 @@ def write_pending(session: Session) -> None:
     if not pending:
         return
     head = session.execute(
-        select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq).where(AuditHead.id == 1).with_for_update()
+        select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq, AuditHead.event_seq)
+        .where(AuditHead.id == 1).with_for_update()
     ).one()
     seq, prev, number = int(head.seq), head.hash, int(head.journal_seq)
     rows = []
@@ -105,7 +106,13 @@ def write_pending(session: Session) -> None:
         rows.append(dict(seq=seq, occurred_at=occurred_at, prev_hash=prev, hash=digest, journal=journal or None, **item))
         prev = digest
     session.execute(insert(AuditEntry.__table__), rows)
-    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=seq, hash=prev, journal_seq=number))
+    # The bank events of this transaction are written in the same critical section,
+    # so their feed positions follow commit order too (ledger.events).
+    from .events import write_pending_events
+
+    event_seq = write_pending_events(session, int(head.event_seq))
+    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1)
+                    .values(seq=seq, hash=prev, journal_seq=number, event_seq=event_seq))
 
 
 @event.listens_for(Session, "before_commit")

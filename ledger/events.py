@@ -1,13 +1,16 @@
 """The event outbox and feed (SPEC §4a "Events for banks").
 
-Services call :func:`record_event` in the transaction that makes the change, so an
-event exists exactly when its change was committed (a transactional outbox). The row
-is inserted at once (deliveries reference it) but gets its feed ``position`` only as
-the transaction commits, inside the critical section that serialises the audit chain
-(the row lock on ``audit_head``, ledger.audit): positions are therefore handed out in
-commit order. A reader paging with ``position > cursor`` can never see position n+1
-committed while n is still to come, which an id from a sequence would allow when two
-PostgreSQL transactions commit out of id order.
+Services call :func:`record_event` in the transaction that makes the change; the
+event is written as that transaction commits, inside the critical section that
+serialises the audit chain (the row lock on ``audit_head``, ledger.audit), where it
+also gets its feed ``position`` (``audit_head.event_seq`` + 1). So an event exists
+exactly when its change was committed (a transactional outbox), and positions follow
+commit order: a reader paging with ``position > cursor`` can never see position n+1
+committed while n is still to come — which ids from a sequence would allow when two
+PostgreSQL transactions commit in the opposite order to the one they wrote in.
+
+Deliveries to webhooks are made from the feed by the worker (ledger.worker), so a
+request pays one INSERT for its events and nothing more.
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ import base64
 import binascii
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
+# Imported first so that the audit chain's before_commit hook runs before ours: events
+# pending at that point are written inside its critical section (write_pending_events).
+from . import audit
 from .errors import ValidationFailed
-from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery, Webhook, WebhookDelivery
+from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery
 from .models.base import utcnow
 
 #: Every type the ledger emits (``entity.verb``), as SPEC §4a lists them.
@@ -48,33 +55,37 @@ EVENT_TYPES = (
 PING = "webhook.ping"
 
 _PENDING = "events_pending"
+_SAVEPOINTS = "events_savepoints"
 _CURSOR_PREFIX = b"rcl-ev:"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event recorded in this transaction, written when it commits."""
+
+    public_id: str
+    type: str
+    bank_id: int | None
+    occurred_at: datetime
+    data: dict[str, Any]
 
 
 def new_public_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
-def record_event(session: Session, type: str, bank: Bank | int | None, data: dict[str, Any]) -> Event:
-    """Write an event of ``type`` for ``bank`` (None: the bureau's only) with this change.
+def record_event(session: Session, type: str, bank: Bank | int | None, data: dict[str, Any]) -> PendingEvent:
+    """Record an event of ``type`` for ``bank`` (None: the bureau's only) with this change.
 
-    ``data`` must be JSON as the client will read it (amounts as decimal strings).
-    Deliveries to the bank's webhooks that take this type are queued with it.
+    ``data`` must be JSON as the client will read it (amounts as decimal strings). The
+    event is written when the session commits, and vanishes with a rollback.
     """
     if type not in EVENT_TYPES and type != PING:
         raise ValueError(f"unknown event type {type!r}")
     bank_id = bank.id if isinstance(bank, Bank) else bank
-    row = Event(public_id=new_public_id(), type=type, bank_id=bank_id, occurred_at=utcnow(), data=data)
-    session.add(row)
-    session.flush()
-    session.info[_PENDING] = session.info.get(_PENDING, 0) + 1
-    if bank_id is not None and type != PING:
-        hooks = session.scalars(select(Webhook).where(Webhook.bank_id == bank_id, Webhook.deleted_at.is_(None))).all()
-        for hook in hooks:
-            if "*" in hook.event_types or type in hook.event_types:
-                session.add(WebhookDelivery(webhook_id=hook.id, event_id=row.id, next_attempt_at=row.occurred_at))
-        session.flush()
-    return row
+    pending = PendingEvent(new_public_id(), type, bank_id, utcnow(), data)
+    session.info.setdefault(_PENDING, []).append(pending)
+    return pending
 
 
 def claim_data(claim: Claim, **extra: Any) -> dict[str, Any]:
@@ -91,19 +102,19 @@ def claim_data(claim: Claim, **extra: Any) -> dict[str, Any]:
     }
 
 
-def claim_event(session: Session, claim: Claim, type: str, **extra: Any) -> Event:
+def claim_event(session: Session, claim: Claim, type: str, **extra: Any) -> PendingEvent:
     """The one-line hook of a claim transition: ``events.claim_event(session, claim, "claim.paid")``."""
     return record_event(session, type, claim.bank_id, claim_data(claim, **extra))
 
 
-def recovery_event(session: Session, claim: Claim, recovery: Recovery) -> Event:
+def recovery_event(session: Session, claim: Claim, recovery: Recovery) -> PendingEvent:
     """``recovery.recorded``: what the bank reported and the pool's share returned to each payer."""
     return claim_event(session, claim, "recovery.recorded", amount=format_amount(recovery.amount),
                        recovered_on=recovery.recovered_on.isoformat(), returned=format_amount(recovery.returned),
                        lines=recovery.lines)
 
 
-def clawback_event(session: Session, claim: Claim, clawback: Clawback) -> Event:
+def clawback_event(session: Session, claim: Claim, clawback: Clawback) -> PendingEvent:
     """``claim.clawed_back``: the amount now owed to the payers, and why."""
     return claim_event(session, claim, "claim.clawed_back", amount=format_amount(clawback.amount),
                        reason=clawback.reason, lines=clawback.lines)
@@ -115,45 +126,52 @@ def body(row: Event) -> dict[str, Any]:
 
 
 def _utc_text(moment: datetime) -> str:
-    from .audit import utc_text
-
-    return utc_text(moment)
+    return audit.utc_text(moment)
 
 
-# -- positions at commit ---------------------------------------------------------------
+# -- written at commit --------------------------------------------------------------
 
 
-def assign_positions(session: Session) -> None:
-    """Give this transaction's events the next feed positions, under the audit lock."""
-    if not session.info.pop(_PENDING, 0):
-        return
-    # The same row lock the audit chain takes (taking it twice is harmless): whoever
-    # holds it commits before the next holder reads max(position), so positions
-    # increase in commit order. Uncommitted events of other transactions are
-    # invisible here, so "position IS NULL" finds exactly this transaction's events.
-    session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
-    ids = session.scalars(select(Event.id).where(Event.position.is_(None)).order_by(Event.id)).all()
-    if not ids:
-        return
-    last = session.scalar(select(func.max(Event.position))) or 0
-    session.execute(
-        update(Event.__table__).where(Event.__table__.c.id == bindparam("event_id")).values(position=bindparam("pos")),
-        [{"event_id": event_id, "pos": last + n} for n, event_id in enumerate(ids, start=1)],
-        execution_options={"synchronize_session": False},
-    )
+def write_pending_events(session: Session, event_seq: int) -> int:
+    """Insert this transaction's events after position ``event_seq``; the caller holds
+    the audit head's lock and stores the returned new last position."""
+    pending: list[PendingEvent] = session.info.pop(_PENDING, None) or []
+    if not pending:
+        return event_seq
+    rows = [{"public_id": p.public_id, "type": p.type, "bank_id": p.bank_id, "occurred_at": p.occurred_at,
+             "data": p.data, "position": event_seq + n} for n, p in enumerate(pending, start=1)]
+    session.execute(insert(Event.__table__), rows)
+    return event_seq + len(pending)
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    if not session.in_nested_transaction():
-        assign_positions(session)
+    # Events usually go out with the audit chain's entries (ledger.audit's hook, which
+    # runs first). A transaction that recorded events but no audit entry takes the
+    # same lock itself.
+    if session.in_nested_transaction() or not session.info.get(_PENDING):
+        return
+    head = session.execute(select(AuditHead.event_seq).where(AuditHead.id == 1).with_for_update()).one()
+    last = write_pending_events(session, int(head.event_seq))
+    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(event_seq=last))
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _remember_savepoint(session: Session, transaction) -> None:  # type: ignore[no-untyped-def]
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous_transaction) -> None:  # type: ignore[no-untyped-def]
-    # A rolled-back savepoint leaves the flag set: harmless, the commit finds no rows.
-    if not previous_transaction.nested:
+def _forget_rolled_back(session: Session, previous_transaction) -> None:  # type: ignore[no-untyped-def]
+    """A rolled-back savepoint drops only its own events; a full rollback drops all."""
+    if previous_transaction.nested:
+        start = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
+        if start is not None and _PENDING in session.info:
+            del session.info[_PENDING][start:]
+    else:
         session.info.pop(_PENDING, None)
+        session.info.pop(_SAVEPOINTS, None)
 
 
 # -- the feed ------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, events
 from .errors import NotFound, ValidationFailed
-from .models import Webhook, WebhookDelivery
+from .models import Event, Webhook, WebhookDelivery, WebhookFanout
 from .models.base import utcnow
 
 SECRET_PREFIX = "whsec_"
@@ -218,11 +218,48 @@ def rotate_secret(session: Session, hook: Webhook, *, actor: str) -> Webhook:
     return hook
 
 
-def ping(session: Session, hook: Webhook, *, actor: str) -> WebhookDelivery:
-    """Queue a ``webhook.ping`` event for this webhook alone (whatever types it takes)."""
+def ping(session: Session, hook: Webhook, *, actor: str) -> events.PendingEvent:
+    """Record a ``webhook.ping`` event, which the worker delivers to this webhook alone."""
     _live(hook)
-    row = events.record_event(session, events.PING, hook.bank_id, {"webhook_id": hook.id, "requested_by": actor})
-    delivery = WebhookDelivery(webhook_id=hook.id, event_id=row.id, next_attempt_at=row.occurred_at)
-    session.add(delivery)
+    return events.record_event(session, events.PING, hook.bank_id, {"webhook_id": hook.id, "requested_by": actor})
+
+
+# -- fan-out ---------------------------------------------------------------------------------------
+
+
+def _wants(hook: Webhook, row: Event) -> bool:
+    if row.type == events.PING:
+        return hook.id == row.data.get("webhook_id")
+    # A webhook receives what happened after it was registered.
+    return ("*" in hook.event_types or row.type in hook.event_types) and _aware(hook.created_at) <= _aware(row.occurred_at)
+
+
+def fan_out(session: Session, *, now: datetime, limit: int = 500) -> int:
+    """Queue deliveries for committed events past the fan-out cursor; returns how many.
+
+    The feed is in commit order, so a cursor over it misses nothing. One worker fans
+    out at a time (the cursor row is locked; others skip it on PostgreSQL); the
+    unique (webhook, event) pair would refuse a second delivery anyway.
+    """
+    cursor = session.scalar(select(WebhookFanout).where(WebhookFanout.id == 1).with_for_update(skip_locked=True))
+    if cursor is None:
+        if session.scalar(select(WebhookFanout.id).where(WebhookFanout.id == 1)) is not None:
+            return 0  # another worker holds it
+        cursor = WebhookFanout(id=1, position=0)
+        session.add(cursor)
+        session.flush()
+    rows = session.scalars(select(Event).where(Event.position > cursor.position).order_by(Event.position)
+                           .limit(limit)).all()
+    if not rows:
+        return 0
+    bank_ids = {row.bank_id for row in rows if row.bank_id is not None}
+    hooks = session.scalars(select(Webhook).where(Webhook.bank_id.in_(bank_ids), Webhook.deleted_at.is_(None))
+                            .order_by(Webhook.id)).all() if bank_ids else []
+    deliveries = [{"webhook_id": hook.id, "event_id": row.id, "status": "pending", "attempts": 0, "created_at": now,
+                   "next_attempt_at": now}
+                  for row in rows for hook in hooks if hook.bank_id == row.bank_id and _wants(hook, row)]
+    if deliveries:
+        session.execute(insert(WebhookDelivery.__table__), deliveries)
+    cursor.position = rows[-1].position  # type: ignore[assignment]
     session.flush()
-    return delivery
+    return len(deliveries)

@@ -24,12 +24,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import events
 from .models import WebhookAttempt, WebhookDelivery
 from .models.base import utcnow
-from .webhooks import RETRY_WINDOW, SIGNATURE_HEADER, UnsafeAddress, UrlPolicy, resolve, retry_delay, signature_header
+from .webhooks import (RETRY_WINDOW, SIGNATURE_HEADER, UnsafeAddress, UrlPolicy, fan_out, resolve, retry_delay,
+                       signature_header)
 
 log = logging.getLogger(__name__)
 USER_AGENT = "RCL-Webhooks/1"
@@ -92,8 +94,17 @@ class Worker:
 
     # -- claiming -------------------------------------------------------------------
 
+    def fan_out(self) -> int:
+        """Turn newly committed events into deliveries (see ledger.webhooks.fan_out)."""
+        try:
+            with self.sessions() as session, session.begin():
+                return fan_out(session, now=self.clock())
+        except IntegrityError:
+            return 0  # two workers created the cursor row at once; the next round goes on
+
     def claim(self) -> list[int]:
         """Take up to ``claim_size`` due deliveries under a lease; returns their ids."""
+        self.fan_out()
         now = self.clock()
         with self.sessions() as session, session.begin():
             ids = list(session.scalars(

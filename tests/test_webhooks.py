@@ -227,6 +227,7 @@ def test_a_deleted_webhook_gets_nothing_more(client, bank, session, private, wor
     with receiver() as rx:
         hook = register(client, bank, rx.url)
         emit(session, "claim.paid", claim_id=1)
+        assert worker.fan_out() == 1  # queued, not yet delivered
         assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=bank).status_code == 204
         emit(session, "claim.paid", claim_id=2)
         assert worker.run_once() == 0

@@ -22,7 +22,7 @@ from .reports import REPORT_STATUSES, LoanReport, LoanReportLine
 from .schemes import RuleVersion, Scheme
 from .statements import Statement
 from .subfunds import OWNER_TYPES, SUBFUND_ACCOUNTS, SubFund
-from .webhooks import DELIVERY_STATUSES, Webhook, WebhookAttempt, WebhookDelivery
+from .webhooks import DELIVERY_STATUSES, Webhook, WebhookAttempt, WebhookDelivery, WebhookFanout
 
 __all__ = [
     "BUREAU_ROLES",
@@ -71,4 +71,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookFanout",
 ]

@@ -49,6 +49,9 @@ class AuditHead(Base):
     #: Journal transactions covered so far: the next one gets number journal_seq + 1,
     #: so journal numbers run 1, 2, 3, … in chain order without gaps.
     journal_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Feed position of the last event written (ledger.events): events are written
+    #: in this critical section, so positions follow commit order.
+    event_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditCheckpoint(Base):

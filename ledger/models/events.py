@@ -21,9 +21,9 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: ``evt_…``: the body's ``id`` and the deliveries' ``Idempotency-Key``.
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
-    #: Place in the feed, assigned while the transaction commits under the audit
-    #: chain's lock (ledger.events), so positions follow commit order; NULL only
-    #: until the writing transaction commits, hence never visible to a reader.
+    #: Place in the feed: the row is written as its transaction commits, under the
+    #: audit chain's lock (ledger.events), so positions follow commit order.
+    #: Always set (nullable only as first created).
     position: Mapped[int | None] = mapped_column(unique=True)
     #: ``entity.verb`` (``claim.approved``, ``report.late``, …).
     type: Mapped[str] = mapped_column(String(40))

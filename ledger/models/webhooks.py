@@ -34,6 +34,20 @@ class Webhook(Base):
     deleted_at: Mapped[datetime | None]
 
 
+class WebhookFanout(Base):
+    """How far the worker has turned events into deliveries (one row, id 1).
+
+    Events are fanned out to the webhooks by the worker, not by the request that
+    writes them, so the hot path pays one INSERT per event and nothing more.
+    """
+
+    __tablename__ = "webhook_fanout"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: Events up to this feed position have their deliveries.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (

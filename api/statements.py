@@ -30,6 +30,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from ledger import statement_copies as copies
 from ledger import statements as service
 from ledger.errors import NotFound
 from ledger.models import Claim, Statement
@@ -162,14 +163,21 @@ def content_disposition(ascii_name: str, local_name: str) -> str:
 
 
 def _issue(kind: str, scope: str, lang: str, start=None, end=None) -> Response:  # type: ignore[no-untyped-def]
-    session = db.session()
+    # An auditor reads: a copy of the statement issued for this state, or 409
+    # statement_not_issued — never a new register entry (ledger.statement_copies).
+    read_only = copies.issues_nothing(current_user().roles)
+    session = _reader_session() if read_only else db.session()
     today = context.today()
     period = None if kind == "claim" else service.parse_period(start, end, today=today)
     font = load_font(current_app.config.get("PDF_FONT_PATH") or None)
     spool = SpooledTemporaryFile(max_size=SPOOL_MEMORY)
     try:
-        issued = service.issue_statement_to(session, kind, scope, period, lang, actor_name(),
-                                            current_app.config["FUND_NAME"], spool, today=today, font=font)
+        if read_only:
+            issued = copies.copy_of_issued(session, kind, scope, period, lang, current_app.config["FUND_NAME"],
+                                           spool, today=today, font=font)
+        else:
+            issued = service.issue_statement_to(session, kind, scope, period, lang, actor_name(),
+                                                current_app.config["FUND_NAME"], spool, today=today, font=font)
     except BaseException:
         spool.close()
         raise

@@ -398,6 +398,9 @@ FIELD_MESSAGES_ZH = {
 
 #: Domain error codes (``ledger.errors``) as sentences; ``{…}`` from the error's extra.
 ERRORS: dict[str, tuple[str, str | None]] = {
+    "statement_not_issued": ("此对账单尚未按当前账务状态出具；审计人员只能下载已出具的对账单，请由财政局出具。",
+                             "This statement has not been issued for the ledger's current state; auditors download "
+                             "issued statements only: ask the bureau to issue it."),
     "insufficient_funds": ("子基金 {subfund} 可用余额不足，尚缺 {shortfall}；未预留任何资金。",
                            "Sub-fund {subfund} lacks {shortfall} of available money; nothing was reserved."),
     "four_eyes": ("您已审查过此理赔，须由另一位审批人作出决定（四眼原则）。",

@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from api import context, db
+from ledger import statement_copies as copies
 from ledger import statements as service
 from ledger.errors import DomainError
 from ledger.models import Bank, Statement, SubFund
@@ -80,9 +81,15 @@ def issue_statement():  # type: ignore[no-untyped-def]
         period = None if kind == "claim" else service.parse_period(data["from_"], data["to"], today=today)
         lang = data["lang"] or current_lang()
         buffer = io.BytesIO()
-        issued = service.issue_statement_to(
-            session, kind, scope, period, lang, current_user().name, current_app.config["FUND_NAME"], buffer,
-            today=today, font=load_font(current_app.config.get("PDF_FONT_PATH") or None))
+        font = load_font(current_app.config.get("PDF_FONT_PATH") or None)
+        if copies.issues_nothing(current_user().roles):
+            # An auditor downloads what was issued; it never issues (ledger.statement_copies).
+            issued = copies.copy_of_issued(session, kind, scope, period, lang, current_app.config["FUND_NAME"],
+                                           buffer, today=today, font=font)
+        else:
+            issued = service.issue_statement_to(
+                session, kind, scope, period, lang, current_user().name, current_app.config["FUND_NAME"], buffer,
+                today=today, font=font)
     except ValidationError as err:
         session.rollback()
         flash(t("form.invalid", fields=field_errors(err.messages)), "error")  # type: ignore[arg-type]

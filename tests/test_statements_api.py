@@ -46,18 +46,21 @@ def test_claim_statement_download(client, world, tokens):
     # Downloading again (another role) hands out the same registered file.
     again = client.get(claim_url(world), headers=tokens["auditor"])
     assert again.data == r.data and again.headers["X-Statement-Number"] == "BCJ-2026-000001"
-    english = client.get(claim_url(world) + "?lang=en", headers=tokens["auditor"])
+    english = client.get(claim_url(world) + "?lang=en", headers=tokens["fund_admin"])
     assert english.headers["X-Statement-Number"] == "BCJ-2026-000002"
     assert "Compensation-Statement_claim-" in english.headers["Content-Disposition"]
 
 
 @pytest.mark.parametrize(("who", "status"), [("bank", 200), ("other_bank", 404), ("reviewer", 200), ("approver", 200),
-                                             ("fund_admin", 200), ("auditor", 200)])
+                                             ("fund_admin", 200), ("auditor", 409)])
 def test_claim_statement_roles(client, world, tokens, who, status):
+    # Nobody issued it yet: an auditor's download issues nothing (409 statement_not_issued).
     r = client.get(claim_url(world), headers=tokens[who])
     assert r.status_code == status
     if status == 404:
         assert r.json["code"] == "claim_not_found"
+    if status == 409:
+        assert r.json["code"] == "statement_not_issued"
 
 
 def test_claim_statement_refusals(client, world, tokens):
@@ -72,29 +75,29 @@ def test_claim_statement_refusals(client, world, tokens):
 
 
 @pytest.mark.parametrize(("who", "status"), [("bank", 403), ("other_bank", 403), ("reviewer", 200),
-                                             ("approver", 200), ("fund_admin", 200), ("auditor", 200)])
+                                             ("approver", 200), ("fund_admin", 200), ("auditor", 409)])
 def test_subfund_statement_roles(client, world, tokens, who, status):
     r = client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens[who])
     assert r.status_code == status
 
 
 def test_subfund_statement(client, world, tokens):
-    r = client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}&lang=en", headers=tokens["auditor"])
+    r = client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}&lang=en", headers=tokens["fund_admin"])
     assert r.status_code == 200
     assert r.headers["X-Statement-Number"] == "ZJD-2026-000001"
     assert 'filename="ZJD-2026-000001_subfund-GD-PROV_2026-05-01_2026-06-30.pdf"' in r.headers["Content-Disposition"]
     assert "Sub-fund Statement" in text_of(r.data)
-    r = client.get("/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-06-01&to=2026-07-31", headers=tokens["auditor"])
+    r = client.get("/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-06-01&to=2026-07-31", headers=tokens["fund_admin"])
     assert (r.status_code, r.json["code"]) == (422, "period_in_future")
-    r = client.get("/api/v1/subfunds/NOPE/statement.pdf", headers=tokens["auditor"])
+    r = client.get("/api/v1/subfunds/NOPE/statement.pdf", headers=tokens["fund_admin"])
     assert (r.status_code, r.json["code"]) == (404, "subfund_not_found")
     # No period: the current month up to the business date.
-    r = client.get("/api/v1/subfunds/GD-PROV/statement.pdf", headers=tokens["auditor"])
+    r = client.get("/api/v1/subfunds/GD-PROV/statement.pdf", headers=tokens["fund_admin"])
     assert r.status_code == 200 and "2026-06-01 至 2026-06-30" in text_of(r.data)
 
 
 @pytest.mark.parametrize(("who", "status"), [("bank", 200), ("other_bank", 404), ("reviewer", 200),
-                                             ("approver", 200), ("fund_admin", 200), ("auditor", 200)])
+                                             ("approver", 200), ("fund_admin", 200), ("auditor", 409)])
 def test_bank_statement_roles(client, world, tokens, who, status):
     r = client.get(f"/api/v1/banks/CCB-JM/statement.pdf?{PERIOD}", headers=tokens[who])
     assert r.status_code == status
@@ -104,8 +107,8 @@ def test_bank_statement_roles(client, world, tokens, who, status):
 
 def test_register_listing_and_isolation(client, world, tokens):
     client.get(claim_url(world), headers=tokens["bank"])
-    client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens["auditor"])
-    client.get(f"/api/v1/banks/CCB-JM/statement.pdf?{PERIOD}", headers=tokens["auditor"])
+    client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens["reviewer"])
+    client.get(f"/api/v1/banks/CCB-JM/statement.pdf?{PERIOD}", headers=tokens["reviewer"])
     client.get(f"/api/v1/banks/ICBC-GD/statement.pdf?{PERIOD}", headers=tokens["other_bank"])
 
     everything = client.get("/api/v1/statements", headers=tokens["auditor"]).json
@@ -128,7 +131,7 @@ def test_register_listing_and_isolation(client, world, tokens):
 
 @pytest.mark.parametrize("who", ["bank", "other_bank", "reviewer", "auditor"])
 def test_verify_over_http(client, world, tokens, who):
-    pdf = client.get(claim_url(world), headers=tokens["auditor"]).data
+    pdf = client.get(claim_url(world), headers=tokens["fund_admin"]).data
     r = client.post("/api/v1/statements/verify", data=pdf, content_type="application/pdf", headers=tokens[who])
     assert r.status_code == 200, r.json
     # Another bank's statement: authentic or altered, but not its register entry (issue 10).
@@ -182,7 +185,7 @@ def test_concurrent_downloads_register_one_statement(app, world, tokens, session
 
     def download(_i: int):  # type: ignore[no-untyped-def]
         with app.test_client() as client:
-            r = client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens["auditor"])
+            r = client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens["approver"])
             return r.status_code, r.headers.get("X-Statement-Number"), r.data
 
     with ThreadPoolExecutor(8) as pool:
@@ -194,3 +197,26 @@ def test_concurrent_downloads_register_one_statement(app, world, tokens, session
     assert session.scalar(select(func.count()).select_from(Statement)) == 1
     assert session.scalar(select(func.count()).select_from(AuditEntry)
                           .where(AuditEntry.action == "statement.issue")) == 1
+
+
+def test_an_auditor_fetches_issued_statements_and_writes_nothing(client, world, tokens, session):
+    """Issue 10: an auditor is read-only. Its download of a statement never issued is a
+    409 problem; of an issued one, the very file registered — and nothing is written."""
+    from .helpers import row_counts
+
+    url = f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}"
+    before = row_counts(session)
+    refused = client.get(url, headers=tokens["auditor"])
+    assert (refused.status_code, refused.json["code"]) == (409, "statement_not_issued")
+    assert refused.content_type == "application/problem+json"
+    assert row_counts(session) == before
+    issued = client.get(url, headers=tokens["approver"])
+    assert issued.status_code == 200
+    after_issue = row_counts(session)
+    copy = client.get(url, headers=tokens["auditor"])
+    assert copy.status_code == 200 and copy.data == issued.data
+    assert copy.headers["X-Statement-Number"] == issued.headers["X-Statement-Number"]
+    assert row_counts(session) == after_issue
+    # Another language was never issued: refused, not issued by the auditor.
+    assert client.get(url + "&lang=en", headers=tokens["auditor"]).status_code == 409
+    assert client.get("/api/v1/statements", headers=tokens["auditor"]).json["total"] == 1

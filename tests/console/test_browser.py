@@ -147,6 +147,10 @@ def test_an_auditor_downloads_statements_and_sees_no_action_buttons(page, world,
     api_review(client, world)
     api_approve(client, world)
     api_pay(client, world)
+    # An auditor's download issues nothing (issue 10): the bureau issues these first.
+    assert client.get(f"/api/v1/claims/{world.claim_id}/statement.pdf", headers=world.tokens["approver"]).status_code == 200
+    assert client.get("/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-01-01&to=2026-06-30",
+                      headers=world.tokens["approver"]).status_code == 200
     log_in(page, "auditor")
     page.goto(f"/console/claims/{world.claim_id}")
     assert page.locator("#actions form").count() == 0

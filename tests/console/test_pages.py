@@ -67,7 +67,7 @@ def test_statements_page_issues_and_lists(client, world, session):
     ({"target": "subfund:GD-PROV", "from": "2026-13-01"}, "起始日"),
 ])
 def test_statement_refusals_are_flashed(client, world, data, message):
-    login(client, "auditor")
+    login(client, "approver")
     r = post_form(client, "/console/statements", "/console/statements/issue", data)
     assert r.status_code == 200 and r.mimetype == "text/html"
     assert message in r.get_data(as_text=True)
@@ -80,8 +80,13 @@ def test_a_paid_claim_offers_its_statement(client, world):
     login(client, "auditor")
     page = f"/console/claims/{world.claim_id}"
     assert 'id="claim-statement"' in client.get(page).get_data(as_text=True)
+    # An auditor issues nothing (issue 10): refused until the bureau issued it, then the same file.
+    r = post_form(client, page, "/console/statements/issue", {"target": f"claim:{world.claim_id}"})
+    assert r.mimetype == "text/html" and "审计人员只能下载已出具的对账单" in r.get_data(as_text=True)
+    issued = client.get(f"/api/v1/claims/{world.claim_id}/statement.pdf", headers=world.tokens["approver"])
     r = post_form(client, page, "/console/statements/issue", {"target": f"claim:{world.claim_id}"})
     assert r.mimetype == "application/pdf" and r.headers["X-Statement-Number"].startswith("BCJ-2026-")
+    assert r.data == issued.data
 
 
 def test_audit_log_browse_filter_verify_export(client, world, engine):

@@ -22,7 +22,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from api import context
-from api.simulations import MAX_API_RUNS, SimulationIn
+from api.simulations import MAX_API_RUNS, MAX_LOAN_RUNS, SimulationIn
 from ledger import simulations as service
 from ledger.errors import DomainError
 from ledger.models import Scheme
@@ -176,7 +176,9 @@ def simulations_page():  # type: ignore[no-untyped-def]
                 draft = _draft_document()
                 data = SimulationIn().load({**body, "rules": draft})
                 scenario = service.parse_scenario(data["scenario"])
-                result = service.run_simulation(session, data["scheme"], scenario, draft_document=data["rules"])
+                result = service.run_simulation(
+                    session, data["scheme"], scenario, draft_document=data["rules"],
+                    max_loan_runs=current_app.config.get("SIMULATION_MAX_LOAN_RUNS", MAX_LOAN_RUNS))
                 sim = comparison_context(result)
             except ValidationError as err:
                 error = field_errors(err.messages)  # type: ignore[arg-type]

@@ -151,10 +151,21 @@ def parse_scenario(data: Any) -> Scenario:
 
 def run_simulation(session: Session, scheme_code: str, scenario: Scenario, *,
                    draft_document: Mapping[str, Any] | None = None,
-                   progress: simulation.engine.Progress | None = None) -> dict[str, Any]:
-    """SPEC §8 over the ledger's portfolio as of the scenario's date; writes nothing."""
+                   progress: simulation.engine.Progress | None = None,
+                   max_loan_runs: int | None = None) -> dict[str, Any]:
+    """SPEC §8 over the ledger's portfolio as of the scenario's date; writes nothing.
+
+    ``max_loan_runs`` bounds loans x runs (x2 with a draft): a request must not hold a
+    worker for minutes; the CLI has no bound."""
     draft = draft_rules(scheme_code, draft_document) if draft_document is not None else None
     portfolio = snapshot(session, scheme_code, scenario.as_of)
+    cells = len(portfolio.loans) * scenario.runs * (2 if draft is not None else 1)
+    if max_loan_runs is not None and cells > max_loan_runs:
+        most = max(1, max_loan_runs // max(1, len(portfolio.loans) * (2 if draft is not None else 1)))
+        raise ValidationFailed(
+            f"{len(portfolio.loans):,} loans x {scenario.runs:,} runs is more than one request simulates; "
+            f"use at most {most:,} runs, or ledger-admin simulate.",
+            code="simulation_too_large", errors={"scenario.runs": [f"at most {most} for this portfolio"]})
     return simulation.simulate(portfolio, scenario, draft=draft, progress=progress)
 
 

@@ -133,6 +133,16 @@ def test_bad_requests_are_problems_naming_the_field(client, portfolio, auditor, 
     assert row_counts(session) == before
 
 
+def test_a_request_too_large_for_one_request_names_the_runs_that_fit(app, client, portfolio, auditor):
+    app.config["SIMULATION_MAX_LOAN_RUNS"] = 8 * 100  # the portfolio has 8 loans
+    r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "GD-KJD", "scenario": scenario(runs=101)})
+    assert r.status_code == 422
+    assert r.json["code"] == "simulation_too_large"
+    assert r.json["errors"] == {"scenario.runs": ["at most 100 for this portfolio"]}
+    assert client.post("/api/v1/simulations", headers=auditor,
+                       json={"scheme": "GD-KJD", "scenario": scenario(runs=100)}).status_code == 200
+
+
 def test_an_unknown_scheme_is_404(client, auditor, gd_scheme):
     r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "XX-NONE", "scenario": scenario()})
     assert r.status_code == 404

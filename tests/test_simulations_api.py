@@ -228,3 +228,19 @@ def test_the_cli_names_a_bad_scenario_field(runner, portfolio, tmp_path):
     assert result.exit_code != 0
     assert "scenario.runs" in result.output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_loans_already_defaulted_are_paid_whatever_the_scenario(client, make_bank, make_loan, auditor, session):
+    make_bank("BANK-A")
+    defaulted = make_loan("BANK-A", region="440703", categories=["tech_sme", "agri_tech"], principal=3_000_000_00)
+    make_loan("BANK-A", region="440106", categories=["tech_sme"], principal=2_000_000_00)
+    session.add(LoanEvent(loan_id=defaulted.id, type="default", on=date(2026, 5, 20), amount=None,
+                          outstanding_after=3_000_000_00, status_after="defaulted", created_by="test"))
+    defaulted.status = "defaulted"
+    session.commit()
+    answer = client.post("/api/v1/simulations", headers=auditor, json={
+        "scheme": "GD-KJD", "scenario": scenario(default_rate="0", runs=20)}).json
+    # SPEC example 2: 2,100,000.00 in every run, in the first month; the active loan never defaults.
+    paid = {row["subfund"]: (row["expected_payout"], row["p99_payout"]) for row in answer["current"]["subfunds"]}
+    assert paid == {"GD-PROV": ("1050000.00", "1050000.00"), "CITY-440700": ("630000.00", "630000.00"),
+                    "INS-PICC": ("420000.00", "420000.00")}

@@ -2,7 +2,7 @@
 
 The database under test is chosen by ``TEST_DATABASE_URL``: unset means a fresh
 SQLite file per test (copied from one migrated template), a PostgreSQL URL means that
-database, migrated once and emptied between tests. Tests marked ``postgresql`` always
+database, migrated once and emptied between tests (DELETE, sequences restarted). Tests marked ``postgresql`` always
 use PostgreSQL (``TEST_POSTGRESQL_URL``, default the local server) and fail in CI
 when it is unreachable rather than skip.
 """
@@ -53,17 +53,26 @@ def require_postgresql(url: str) -> None:
 
 
 def reset_postgresql(engine: Engine) -> None:
-    """Empty every table; triggers are bypassed (replica role) only for this cleanup.
+    """Empty every table and restart every sequence; triggers (the append-only guards
+    and foreign keys) are bypassed (replica role) only for this cleanup.
 
-    A connection that an earlier test left inside a transaction would make TRUNCATE
+    DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs about a
+    tenth of truncating some forty tables, which gives each table a new file (measured
+    0.16 s against 1.6 s per test on the CI machine). Cloning a migrated template with
+    ``CREATE DATABASE … TEMPLATE`` was slower still (2.1 s).
+
+    A connection that an earlier test left inside a transaction would make the cleanup
     wait for ever; after a lock timeout it is terminated and this test fails, naming it.
     """
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     try:
         with engine.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))
             connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text("; ".join(f"DELETE FROM {table}" for table in tables)))
+            connection.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                    "WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
             connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
     except OperationalError:
         with engine.begin() as connection:

@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from api import create_app
+from web import create_app
 
 app = create_app()

@@ -17,6 +17,22 @@ def init_app(app: Flask, factory: sessionmaker[Session], readonly_factory: sessi
             session.rollback()  # a no-op after a commit
             session.close()
 
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        """The request boundary: commit once if the answer is a success."""
+        if not has_session():
+            return response
+        db = session()
+        if response.status_code >= 400 and not g.get("commit_despite_error"):
+            db.rollback()
+            return response
+        try:
+            db.commit()
+        except Exception as exc:  # noqa: BLE001 - mapped to a problem answer below
+            db.rollback()
+            return _commit_failure(exc)
+        return response
+
 
 def session() -> Session:
     """This request's session: read-only (never takes SQLite's write lock) for GET/HEAD."""
@@ -28,3 +44,19 @@ def session() -> Session:
 
 def has_session() -> bool:
     return "db" in g
+
+
+def _commit_failure(exc: Exception):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from ledger.errors import DomainError
+
+    from . import errors
+
+    if isinstance(exc, DomainError):
+        return errors.domain_problem(exc)
+    if isinstance(exc, IntegrityError):
+        return errors.problem(409, "conflict", "The change conflicts with data recorded meanwhile; read and retry.")
+    if isinstance(exc, OperationalError):
+        return errors.problem(503, "retry", "The database is busy; retry the request.", headers={"Retry-After": "1"})
+    raise exc

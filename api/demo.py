@@ -7,11 +7,6 @@ from datetime import date
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
-
-from ledger import auth, passwords, subfunds
-from ledger.models import Bank
-from ledger.schemes import load_rule_files
 
 from .cli import EXAMPLE_RULES, cli_actor, cli_session
 
@@ -33,6 +28,12 @@ DEMO_USERS = [("reviewer1", ["reviewer"]), ("approver1", ["approver"]), ("admin1
 @with_appcontext
 def demo_command() -> None:
     """Load the example schemes, demo banks, users and funded sub-funds (once); prints every token."""
+    from sqlalchemy import select
+
+    from ledger import auth, passwords, subfunds
+    from ledger.models import Bank
+    from ledger.schemes import load_rule_files
+
     actor = cli_actor()
     with cli_session() as session:
         if session.scalar(select(Bank.id).limit(1)) is not None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, send_from_directory
+from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
+
+from . import errors
 
 DESCRIPTION = """\
 JSON API of the science-and-technology credit risk compensation fund
@@ -12,6 +15,13 @@ decimals (`"1200000.00"`); dates are ISO `YYYY-MM-DD`. Authenticate with
 `Authorization: Bearer <token>`. Errors are `application/problem+json` with a stable
 `code` and per-field `errors`.
 """
+
+
+class LedgerApi(Api):
+    """flask-smorest's Api with our problem+json handlers instead of its own."""
+
+    def _register_error_handlers(self) -> None:
+        errors.init_app(self._app)
 
 
 def init_app(app: Flask) -> None:

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import click
-from flask import current_app, request
-from flask.cli import with_appcontext
+from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -351,72 +347,3 @@ class BankNpl(MethodView):
 
 def _ratio(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-# -- CLI -----------------------------------------------------------------------------
-
-
-@click.command("import-loans")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bank", "bank_code", required=True, help="The bank the loans are registered for.")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the failed rows to this CSV file.")
-@click.option("--batch-size", default=bulk.BATCH_SIZE, show_default=True, help="Rows per committed batch.")
-@with_appcontext
-def import_loans_command(path: Path, bank_code: str, errors_path: Path | None, batch_size: int) -> None:
-    """Register the loans in a CSV or XLSX file for bank CODE; exit 1 if any row failed.
-
-    Batches are committed as they go: if the import stops half way, run it again.
-    """
-    from sqlalchemy import select
-
-    from ledger import clock
-    from ledger.errors import DomainError
-    from ledger.models import Bank
-
-    from .cli import cli_actor
-
-    session = current_app.extensions["ledger_sessions"]()
-    try:
-        bank_id = session.scalar(select(Bank.id).where(Bank.code == bank_code))
-        if bank_id is None:
-            raise click.ClickException(f"No bank {bank_code}.")
-        data = path.read_bytes()
-        with click.progressbar(length=1, label=f"Importing {path.name}", file=sys.stderr) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.length = max(total, 1)
-                bar.update(done - bar.pos)
-
-            try:
-                report = bulk.import_loans(
-                    session, data, bank_id=bank_id, today=clock.today(current_app.config["BUSINESS_DATE"]),
-                    actor=f"{cli_actor()} for bank {bank_code}", filename=path.name, batch_size=batch_size,
-                    commit=session.commit, progress=progress)
-            except DomainError as exc:
-                session.rollback()
-                details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-                raise click.ClickException(f"{exc.code}: {exc.message} {details}".strip()) from None
-    finally:
-        session.close()
-    for row in report.failed:
-        for error in row.errors:
-            click.echo(f"row {row.row} ({row.external_id or '-'}): {error['field']}: {error['code']}: "
-                       f"{error['message']}", err=True)
-    if errors_path is not None:
-        _write_errors(errors_path, report)
-    totals = report.totals
-    click.echo(f"{totals['rows']} rows: {totals['created']} created, {totals['unchanged']} unchanged, "
-               f"{totals['failed']} failed.")
-    if totals["failed"]:
-        sys.exit(1)
-
-
-def _write_errors(path: Path, report: bulk.ImportReport) -> None:
-    import csv
-
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:  # BOM: Excel opens it as UTF-8
-        writer = csv.writer(handle)
-        writer.writerow(["row", "external_id", "field", "code", "message"])
-        for row in report.failed:
-            for error in row.errors:
-                writer.writerow([row.row, row.external_id or "", error["field"], error["code"], error["message"]])

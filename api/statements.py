@@ -14,17 +14,11 @@ auditors everything. Sub-fund statements are the bureau's and auditors'.
 from __future__ import annotations
 
 import io
-import os
-import sys
-import tempfile
-from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO
 from urllib.parse import quote
 
-import click
 from flask import Response, current_app, g, request, send_file
-from flask.cli import with_appcontext
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import String, cast, func, or_, select
@@ -333,63 +327,3 @@ _BLIND_REASONS = {
     "authentic": "The file is a statement issued by this ledger, exactly as issued.",
     "altered": "The file carries the number of a statement issued by this ledger, but its bytes differ from it.",
 }
-
-
-# -- CLI ------------------------------------------------------------------------------------
-
-
-@click.command("render-statement")
-@click.argument("kind", type=click.Choice(service.KINDS))
-@click.argument("scope")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (sub-fund and bank statements).")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day; default today.")
-@click.option("--lang", type=click.Choice(service.LANGS), default="zh", show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="File to write; default its registered name.")
-@with_appcontext
-def render_statement_command(kind: str, scope: str, start, end, lang: str, out_path: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Issue and write a statement: claim ID | subfund CODE | bank CODE.
-
-    The statement is registered (or, for an unchanged ledger state, the registered
-    one is written again, byte for byte).
-    """
-    from .cli import cli_actor, cli_session
-
-    today = context.today()
-    directory = Path(out_path).resolve().parent if out_path else Path.cwd()
-    handle, temporary = tempfile.mkstemp(prefix=".statement-", suffix=".pdf", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file, cli_session() as session:
-            period = None if kind == "claim" else service.parse_period(
-                start.date() if start else None, end.date() if end else None, today=today)
-            issued = service.issue_statement_to(
-                session, kind, scope, period, lang, cli_actor(), current_app.config["FUND_NAME"], file, today=today,
-                font=load_font(current_app.config.get("PDF_FONT_PATH") or None))
-            row = issued.statement
-            number, digest, state = row.number, issued.sha256, row.state_sha256
-            target = Path(out_path) if out_path else directory / row.filename
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    click.echo(f"{'Already registered' if issued.reused else 'Issued'} {number}: {target} "
-               f"({issued.pages} pages, {issued.size} bytes)")
-    click.echo(f"SHA-256 {digest}")
-    click.echo(f"Ledger state SHA-256 {state}")
-
-
-@click.command("verify-statement")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@with_appcontext
-def verify_statement_command(file: str) -> None:
-    """Check a PDF against the statement register; exit 1 unless issued here and unaltered."""
-    from .cli import cli_session
-
-    with cli_session(readonly=True) as session:
-        result = service.verify_pdf(session, Path(file).read_bytes())
-        number = result.statement.number if result.statement is not None else None
-    if result.issued:
-        click.echo(f"AUTHENTIC: {number}. {result.reason}")
-        return
-    label = "ALTERED" if result.altered else "NOT ISSUED HERE"
-    click.echo(f"{label}{f': claims to be {number}' if number else ''}. {result.reason}", err=True)
-    sys.exit(1)

@@ -581,7 +581,7 @@ def verify(engine: Engine, world: World, paid_ids: list[int], baseline_statement
 
 def profile_in_process(engine: Engine, world: World, claim_ids: list[int]) -> None:
     """Approve and pay ``claim_ids`` through ``app.test_client()`` under cProfile."""
-    from api import create_app
+    from web import create_app
 
     app = create_app({"DATABASE_URL": url_of(engine), "BUSINESS_DATE": BUSINESS_DATE, "AUTO_MIGRATE": False})
     client = app.test_client()

@@ -3,7 +3,7 @@
 Server-rendered pages (Flask + Jinja) on top of the same ledger services the API
 calls; no business logic of its own. Logged in with a password (``ledger.passwords``)
 into a signed session cookie; every form carries a CSRF token (flask-wtf's
-``CSRFProtect``, switched on in ``api.create_app``). Chinese first, English from a
+``CSRFProtect``, switched on in ``web.create_app``). Chinese first, English from a
 switch. Everything it needs (CSS, JS, charts) is served by the app: bureau machines
 are often offline.
 """

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from ledger import passwords
+from api.cli import cli_actor, cli_session
 
 
 @click.command("set-password")
@@ -17,7 +17,7 @@ from ledger import passwords
 @with_appcontext
 def set_password_command(name: str, password_stdin: bool) -> None:
     """Set user NAME's console password (asked twice); clears any lock-out."""
-    from api.cli import cli_actor, cli_session
+    from ledger import passwords
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -26,3 +26,7 @@ def set_password_command(name: str, password_stdin: bool) -> None:
     with cli_session() as session:
         passwords.set_password(session, name, password, actor=cli_actor())
     click.echo(f"Console password set for {name}.")
+
+
+#: Registered on ``ledger-admin`` and on the app's ``flask`` CLI by ``web.cli``.
+COMMANDS = (set_password_command,)

@@ -20,8 +20,17 @@ from rules.money import format_amount
 
 from . import audit, clock, events, journal, movement_dates, schemes
 from .accounts import debt_code
-from .claims import check_four_eyes, enterprise_compensated, stored_decision, store_decision, transition
+from .claims import (
+    check_four_eyes,
+    enterprise_compensated,
+    release_claim_reservations,
+    set_loan_status,
+    store_decision,
+    stored_decision,
+    transition,
+)
 from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
+from .loans.npl import npl_ratio
 from .models import Bank, Claim, Enterprise, User
 from .models.base import utcnow
 from .portfolio import apply_portfolio_cap
@@ -42,8 +51,6 @@ def _check_suspension(session: Session, claim: Claim, ruleset: rules.RuleSet) ->
     threshold = ruleset.pool.npl_suspend_compensation
     if threshold is None:
         return
-    from .loans import npl_ratio
-
     ratio = npl_ratio(session, claim.bank_id, claim.scheme_id)
     if ratio > threshold:
         raise InvalidTransition(
@@ -126,15 +133,6 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
     return claim
 
 
-def release_claim_reservations(session: Session, claim: Claim, *, actor: str, today: date, memo: str) -> None:
-    for line in claim.payer_lines:
-        if line.reservation_id is None:
-            continue
-        reservation = line.reservation
-        if reservation is not None and reservation.status == "pending":
-            journal.release_reservation(session, reservation, effective_on=today, memo=memo, actor=actor)
-
-
 def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str, today: date) -> Claim:
     """Reject a claim (releasing any reservation); the loan returns to defaulted."""
     check_four_eyes(claim, approver)
@@ -144,8 +142,6 @@ def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str,
     if was_approved:
         release_claim_reservations(session, claim, actor=approver.name, today=today,
                                    memo=f"Claim {claim.id} rejected")
-    from .claims import set_loan_status
-
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="defaulted")
     events.claim_event(session, claim, "claim.rejected", reason=reason)
     return claim
@@ -199,8 +195,6 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
         effective_on=paid_on, kind="payout", memo=f"Claim {claim.id} paid to {bank.code}{kept}",
         reference=payment_reference, actor=actor, extra_legs=extra,
     )
-    from .claims import set_loan_status
-
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")
     session.flush()
     audit.record(session, actor=actor, action="claim.payout", entity_type="claim", entity_id=claim.id,

@@ -22,9 +22,10 @@ import rules
 from rules import ClaimFacts, Decision, Step
 from rules.money import format_amount, parse_amount
 
-from . import audit, dossiers, events, schemes
+from . import audit, dossiers, events, journal, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
-from .loans import get_loan_for, record_event
+from .loans.events import record_event
+from .loans.listing import get_loan_for
 from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
 from .models.base import utcnow
 
@@ -295,10 +296,18 @@ def amend_claim(session: Session, claim: Claim, data: ClaimInput, *, actor: str,
     return claim
 
 
+def release_claim_reservations(session: Session, claim: Claim, *, actor: str, today: date, memo: str) -> None:
+    """Release the pending reservations of an approved claim that will not be paid."""
+    for line in claim.payer_lines:
+        if line.reservation_id is None:
+            continue
+        reservation = line.reservation
+        if reservation is not None and reservation.status == "pending":
+            journal.release_reservation(session, reservation, effective_on=today, memo=memo, actor=actor)
+
+
 def withdraw_claim(session: Session, claim: Claim, *, reason: str, actor: str, today: date) -> Claim:
     """The bank withdraws its claim; an approved claim's reservations are released."""
-    from .approvals import release_claim_reservations
-
     was_approved = claim.status == "approved"
     transition(session, claim, allowed_from=["submitted", "returned", "reviewed", "approved"], to="withdrawn",
                action="withdraw", actor=actor, comment=reason)

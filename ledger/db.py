@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,3 +58,21 @@ def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker
 def is_postgresql(session_or_engine: Session | Engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, for a multi-row INSERT without RETURNING.
+
+    PostgreSQL: from the column's sequence (never reused, gaps are harmless). SQLite:
+    after the highest id — safe because a writer holds the database's write lock from
+    BEGIN IMMEDIATE to COMMIT; should a caller write without it, the primary key
+    refuses the duplicate and the upload redoes that batch row by row.
+    """
+    if n == 0:
+        return []
+    if is_postgresql(session):
+        return list(session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(func.generate_series(1, n))
+        ))
+    start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+    return list(range(start + 1, start + n + 1))

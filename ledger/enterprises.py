@@ -52,6 +52,7 @@ from rules import Violation
 from rules.regions import region_problem
 
 from . import audit, creditcode
+from .db import allocate_ids
 from .errors import AlreadyExists, NotFound, ValidationFailed
 from .models import Bank, Enterprise, EnterpriseBank, Loan, RuleVersion
 from .models.base import utcnow
@@ -303,9 +304,7 @@ class EnterpriseBook:
             return
         now = utcnow()
         if new:
-            # Ids allocated up front, then a plain executemany (see ledger.loans.allocate_ids).
-            from .loans import allocate_ids
-
+            # Ids allocated up front, then a plain executemany (see ledger.db.allocate_ids).
             for state, new_id in zip(new, allocate_ids(self.session, _enterprises, len(new)), strict=True):
                 state.id = new_id
             self.session.execute(insert(_enterprises), [

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api import create_app
+from web import create_app
 from ledger import auth, subfunds
 from ledger.db import make_engine, make_sessionmaker, normalize_url
 from ledger.migrate import upgrade

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from api import create_app
+from web import create_app
 from ledger import journal
 from ledger.db import make_sessionmaker
 from ledger.models import Claim

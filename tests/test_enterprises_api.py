@@ -168,7 +168,7 @@ def test_concurrent_registrations_of_one_enterprise_make_one_row(pg_url):
 
     from sqlalchemy import func
 
-    from api import create_app
+    from web import create_app
     from ledger import auth
     from ledger.db import make_sessionmaker
     from ledger.models import Enterprise, EnterpriseBank

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from api import create_app
+from web import create_app
 from ledger.db import make_sessionmaker
 from ledger.models import Claim, IdempotencyRecord
 

@@ -475,7 +475,7 @@ def test_endpoints_are_in_the_openapi_document(client):
 
 
 def _pg_app(pg_url):
-    from api import create_app
+    from web import create_app
 
     return create_app({"DATABASE_URL": pg_url, "TESTING": True, "BUSINESS_DATE": "2026-06-30"})
 

@@ -162,7 +162,7 @@ def test_a_movements_page_reads_no_history_before_it(client, session, engine, au
 
 @pytest.fixture
 def pg_client(pg_url):
-    from api import create_app
+    from web import create_app
 
     app = create_app({"DATABASE_URL": pg_url, "TESTING": True, "BUSINESS_DATE": "2026-06-30"})
     yield app

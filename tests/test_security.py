@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
+from web import create_app
 from api.security import InsecureConfiguration
 
 from .helpers import bearer

@@ -28,7 +28,7 @@ from .receiver import receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 #: ``ledger-admin`` from this source tree.
-LEDGER_ADMIN = [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())"]
+LEDGER_ADMIN = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())"]
 PRIVATE = webhooks.UrlPolicy(allow_private=True, require_https=False)
 
 

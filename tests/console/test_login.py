@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from api import create_app
+from web import create_app
 from ledger import passwords
 from ledger.models import AuditEntry, User
 from ledger.models.base import utcnow

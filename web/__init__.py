@@ -1,0 +1,104 @@
+"""The web application: ``create_app`` builds it from the instance folder, the
+environment and an optional mapping (tests), composing the JSON API (``api``) and the
+console (``console``) on one engine, one session factory and one CSRF policy.
+
+``web`` sits on top: it imports ``api`` and ``console``; neither imports ``web``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+import api
+import console
+from api import db, docs, routing, security
+from ledger.db import make_engine, make_sessionmaker
+from ledger.migrate import upgrade
+
+from .commands import register_commands
+
+#: Settings read from the environment when set (SPEC §6, issue 2).
+ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
+                "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS",
+                "WEBHOOK_TIMEOUT_SECONDS", "SIGNING_KEY_PATH")
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """The app; ``serving=False`` is the administrative CLI (see ``security.check_secret_key``)."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path())
+    routing.init_app(app)  # strict URL converters, before any route is registered
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=security.DEVELOPMENT_SECRET_KEY,
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'ledger.sqlite3'}",
+        BUSINESS_DATE=None,
+        FUND_NAME="科技信贷风险补偿资金池",
+        # Apply pending migrations at start-up; production may run `ledger-admin migrate`
+        # in its deploy step instead and set this to False.
+        AUTO_MIGRATE=True,
+        # Bulk uploads are the largest bodies we take.
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        API_TITLE="Risk Compensation Ledger",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+        API_SPEC_OPTIONS={
+            "info": {"description": docs.DESCRIPTION},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        # Webhooks (SPEC §4a): refuse private, loopback and link-local targets, and
+        # plain http, unless these say otherwise (tests, a receiver on one network).
+        WEBHOOK_ALLOW_PRIVATE=False,
+        WEBHOOK_REQUIRE_HTTPS=True,
+        #: Seconds a worker holds a delivery it claimed (a killed worker's run out).
+        WEBHOOK_LEASE_SECONDS=60,
+        #: Seconds a receiver has to answer a delivery.
+        WEBHOOK_TIMEOUT_SECONDS=10,
+        #: The Ed25519 key that signs audit checkpoints; None: instance/signing/checkpoint-ed25519.pem.
+        SIGNING_KEY_PATH=None,
+        #: Endpoints whose request body is not JSON (uploads, PDFs).
+        RAW_BODY_ENDPOINTS=set(),
+        # Per-address throttling of console logins (Flask-Limiter), in front of the
+        # per-account lock-out. In-memory counts are per process: with several workers
+        # set a shared storage, e.g. "redis://host:6379" (see README).
+        RATELIMIT_STORAGE_URI="memory://",
+        CONSOLE_LOGIN_RATE_LIMIT="10 per minute;60 per hour",
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping({k: os.environ[k] for k in ENV_SETTINGS if os.environ.get(k)})
+    if config:
+        app.config.from_mapping(config)
+    security.check_secret_key(app, serving=serving)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    if app.config["AUTO_MIGRATE"]:
+        upgrade(engine)
+    app.extensions["ledger_engine"] = engine
+
+    # CSRF tokens on every console form (the API's blueprints are exempt: bearer tokens).
+    csrf = CSRFProtect(app)
+    api.init_app(app, csrf)
+    security.init_app(app)
+    console.init_app(app)
+    # One session per request, committed once at the request boundary. Registered last
+    # so that its after_request hook runs first: the answer to a failed commit still
+    # passes through the others (security headers).
+    db.init_app(app, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True))
+    register_commands(app.cli)
+    return app
+
+
+def _instance_path() -> str:
+    # The project's own instance/ folder (next to wsgi.py), also when installed
+    # editable; INSTANCE_PATH overrides for deployments.
+    return os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")

@@ -7,7 +7,6 @@ KDF protects guessable passwords, not random keys).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable
@@ -19,8 +18,8 @@ from . import audit
 from .errors import AlreadyExists, NotFound, ValidationFailed
 from .models import ROLES, ApiToken, Bank, User, UserRole
 from .models.base import utcnow
+from .tokens import TOKEN_PREFIX, find, hash_token
 
-TOKEN_PREFIX = "rcl_"
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}\Z")
 
 
@@ -46,10 +45,6 @@ def usable(user: User) -> bool:
     return roles_problem(user.roles, has_bank=user.bank_id is not None) is None
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def issue_token(session: Session, user: User, *, actor: str) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, prefix=token[:10], token_hash=hash_token(token)))
@@ -61,8 +56,6 @@ def issue_token(session: Session, user: User, *, actor: str) -> str:
 
 def authenticate(session: Session, token: str) -> User | None:
     """The user of a live token (not revoked, not expired; ledger.tokens), or None."""
-    from .tokens import find
-
     row = find(session, token)
     return row.user if row else None
 

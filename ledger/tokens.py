@@ -8,6 +8,7 @@ Revocation and expiry are checked on every request: they take effect at once.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -15,10 +16,17 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .auth import TOKEN_PREFIX, hash_token
 from .errors import NotFound, ValidationFailed
 from .models import ApiToken, Bank, User
 from .models.base import utcnow
+
+#: Every token starts so (``rcl_`` + 256 random bits); only its SHA-256 is stored.
+TOKEN_PREFIX = "rcl_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
 
 #: ``last_used_at`` is refreshed at most this often (a write per request would not do).
 LAST_USED_GRANULARITY = timedelta(minutes=1)

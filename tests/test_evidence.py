@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api import create_app
+from web import create_app
 from ledger import checkpoints, verification
 from ledger.db import make_sessionmaker
 from verifier.canonical import entry_fields, entry_hash

@@ -21,6 +21,7 @@ from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry
 
 from .models import AuditEntry, AuditHead
 from .models.base import utcnow
+from .outbox import write_pending_events
 
 __all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal"]
 
@@ -108,8 +109,6 @@ def write_pending(session: Session) -> None:
     session.execute(insert(AuditEntry.__table__), rows)
     # The bank events of this transaction are written in the same critical section,
     # so their feed positions follow commit order too (ledger.events).
-    from .events import write_pending_events
-
     event_seq = write_pending_events(session, int(head.event_seq))
     session.execute(update(AuditHead.__table__).where(AuditHead.id == 1)
                     .values(seq=seq, hash=prev, journal_seq=number, event_seq=event_seq))

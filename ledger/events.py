@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
@@ -34,6 +34,8 @@ from . import audit
 from .errors import ValidationFailed
 from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery
 from .models.base import utcnow
+from .outbox import PENDING as _PENDING
+from .outbox import write_pending_events
 
 #: Every type the ledger emits (``entity.verb``), as SPEC §4a lists them.
 EVENT_TYPES = (
@@ -54,7 +56,6 @@ EVENT_TYPES = (
 #: Sent to one webhook on request (a test ping); in the bank's feed like any event.
 PING = "webhook.ping"
 
-_PENDING = "events_pending"
 _SAVEPOINTS = "events_savepoints"
 _CURSOR_PREFIX = b"rcl-ev:"
 
@@ -130,18 +131,6 @@ def _utc_text(moment: datetime) -> str:
 
 
 # -- written at commit --------------------------------------------------------------
-
-
-def write_pending_events(session: Session, event_seq: int) -> int:
-    """Insert this transaction's events after position ``event_seq``; the caller holds
-    the audit head's lock and stores the returned new last position."""
-    pending: list[PendingEvent] = session.info.pop(_PENDING, None) or []
-    if not pending:
-        return event_seq
-    rows = [{"public_id": p.public_id, "type": p.type, "bank_id": p.bank_id, "occurred_at": p.occurred_at,
-             "data": p.data, "position": event_seq + n} for n, p in enumerate(pending, start=1)]
-    session.execute(insert(Event.__table__), rows)
-    return event_seq + len(pending)
 
 
 @event.listens_for(Session, "before_commit")

@@ -43,7 +43,7 @@ else:
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from api import create_app  # noqa: E402
+from web import create_app  # noqa: E402
 from ledger import auth, journal, subfunds  # noqa: E402
 from ledger.db import make_engine, make_sessionmaker, normalize_url  # noqa: E402
 from ledger.migrate import upgrade  # noqa: E402

@@ -122,3 +122,41 @@ def drop_journal_integrity() -> None:
     if _dialect() == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS journal_check_balanced()")
         op.execute("DROP FUNCTION IF EXISTS journal_posting_sealed()")
+
+
+def exclusive_bank_role() -> None:
+    """Refuse a user_roles row that would give a bank user another role, or a bureau
+    user the bank role (SPEC §4: bank roles are exclusive), whatever writes it."""
+    message = "the bank role is exclusive: a bank user holds no other role"
+    if _dialect() == "postgresql":
+        op.execute(
+            f"""
+            CREATE FUNCTION ledger_exclusive_bank_role() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = NEW.user_id AND r.role <> NEW.role
+                         AND (r.role = 'bank' OR NEW.role = 'bank')) THEN
+                RAISE EXCEPTION '{message}' USING ERRCODE = 'check_violation';
+              END IF;
+              RETURN NEW;
+            END $$;
+            """
+        )
+        op.execute("CREATE TRIGGER user_roles_exclusive_bank BEFORE INSERT OR UPDATE ON user_roles "
+                   "FOR EACH ROW EXECUTE FUNCTION ledger_exclusive_bank_role()")
+    else:
+        for verb in ("INSERT", "UPDATE"):
+            op.execute(
+                f"CREATE TRIGGER user_roles_exclusive_bank_{verb.lower()} BEFORE {verb} ON user_roles "
+                "WHEN EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = NEW.user_id AND r.role <> NEW.role "
+                "AND (r.role = 'bank' OR NEW.role = 'bank')) "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+
+
+def drop_exclusive_bank_role() -> None:
+    if _dialect() == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS user_roles_exclusive_bank ON user_roles")
+        op.execute("DROP FUNCTION IF EXISTS ledger_exclusive_bank_role()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS user_roles_exclusive_bank_insert")
+        op.execute("DROP TRIGGER IF EXISTS user_roles_exclusive_bank_update")

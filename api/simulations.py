@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from rules import simulation
 from ledger import simulations as service
 
+from . import db
 from .auth import BUREAU_READ, require_roles
 from .parsing import Blueprint
 
@@ -123,7 +124,10 @@ class Simulations(MethodView):
         seed gives byte-identical answers.
         """
         scenario = service.parse_scenario(data["scenario"])
-        # A read-only session: a long simulation never holds SQLite's write lock.
+        # The request's own (writing) session only looked up the token and stamped its
+        # last use: end that transaction now, so that SQLite's write lock is not held
+        # while the simulation runs, and read the portfolio on a read-only session.
+        db.session().commit()
         session = current_app.extensions["ledger_readonly_sessions"]()
         try:
             result = service.run_simulation(session, data["scheme"], scenario, draft_document=data["rules"],

@@ -21,7 +21,7 @@ from flask import current_app, render_template, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from api import context
+from api import context, db
 from api.simulations import MAX_API_RUNS, MAX_LOAN_RUNS, SimulationIn
 from ledger import simulations as service
 from ledger.errors import DomainError
@@ -162,6 +162,10 @@ def _form_body() -> dict[str, Any]:
 @bp.route("/simulations", methods=["GET", "POST"])
 @roles_required(PAGE_ROLES["simulations"])
 def simulations_page():  # type: ignore[no-untyped-def]
+    if db.has_session():
+        # The login lookup ran on the request's writing session: end it so SQLite's write
+        # lock is not held while the simulation runs on the read-only one below.
+        db.session().commit()
     session = current_app.extensions["ledger_readonly_sessions"]()
     try:
         schemes = list(session.scalars(select(Scheme.code).order_by(Scheme.code)))

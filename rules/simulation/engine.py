@@ -92,10 +92,10 @@ class _Labels(list):  # type: ignore[type-arg]
 
 def capped_at_max(ruleset: RuleSet, labels: _Labels, ratio: Fraction, decision: rules.Decision) -> bool:
     """Did max_ratio bite for this loan?"""
+    if labels.pre_cap is not None:  # known without the loan's amounts: no arithmetic
+        return labels.pre_cap > ruleset.max_units
     if ratio != Fraction(ruleset.max_units, 10_000):
         return False
-    if labels.pre_cap is not None:
-        return labels.pre_cap > ruleset.max_units
     # Size tiers: the blended ratio depends on the principal; the calculator's own step says.
     return any(s.rule == "max_ratio" and s.params.get("capped") for s in decision.steps)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -10,11 +11,13 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
 
-from ledger import bulk, enterprises
+from ledger import asof, bulk, enterprises
 from ledger import loans as service
 from ledger.errors import ValidationFailed
-from ledger.models import LOAN_STATUSES, Loan
+from ledger.models import LOAN_STATUSES, Bank, Loan, RuleVersion, Scheme
+from ledger.schemes import ruleset_of
 
 from . import context, db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
@@ -154,6 +157,7 @@ class LoanBulkQuery(Schema):
 
 class BankNplQuery(Schema):
     scheme = Code(required=True, metadata={"example": "GD-KJD"})
+    as_of = Date(metadata={"description": "At the end of this past business day, from the loans' event history"})
 
 
 class BankNplOut(Schema):
@@ -169,6 +173,10 @@ class BankNplOut(Schema):
     suspended_registrations = fields.Boolean()
     suspended_compensation = fields.Boolean()
     on = fields.Date()
+    registered = Money(metadata={"description": "Principal registered by that day (cancelled loans left out)"})
+    approved_year_to_date = Money(metadata={
+        "description": "Compensation approved in that calendar year and standing that day (per_bank_annual_cap)"})
+    per_bank_annual_cap = Money(allow_none=True)
 
 
 def loan_out(loan: Loan) -> dict[str, Any]:
@@ -327,8 +335,24 @@ class BankNpl(MethodView):
     @blp.response(200, BankNplOut)
     def get(self, query, code: str):  # type: ignore[no-untyped-def]
         """A bank's NPL ratio in a scheme against the thresholds in force today (a bank: only its own)."""
-        report = service.bank_npl(db.session(), code, query["scheme"], caller_bank_id=bank_id_of_caller(),
-                                  today=context.today())
+        session = db.session()
+        today = context.today()
+        day = query.get("as_of") or today
+        if day > today:
+            raise ApiError(422, "as_of_in_future", "as_of is a past or today's business day.",
+                           errors={"as_of": [f"after today ({today})"]})
+        report = service.bank_npl(session, code, query["scheme"], caller_bank_id=bank_id_of_caller(), today=day)
+        bank_id = session.scalar(select(Bank.id).where(Bank.code == report.bank))
+        scheme_id = session.scalar(select(Scheme.id).where(Scheme.code == report.scheme))
+        position = asof.bank_position_as_of(session, bank_id, scheme_id, day)
+        if query.get("as_of") is not None:
+            # The past day's book from the loan events; the thresholds of the version then in force.
+            report = dataclasses.replace(report, ratio=position.npl_ratio, non_performing=position.non_performing,
+                                         outstanding=position.outstanding)
+        version = session.scalar(select(RuleVersion).where(RuleVersion.scheme_id == scheme_id,
+                                                           RuleVersion.effective_from <= day)
+                                 .order_by(RuleVersion.effective_from.desc()).limit(1))
+        annual_cap = ruleset_of(version).claims.per_bank_annual_cap if version is not None else None
         return {
             "bank": report.bank,
             "scheme": report.scheme,
@@ -342,6 +366,9 @@ class BankNpl(MethodView):
             "suspended_registrations": report.suspended_registrations,
             "suspended_compensation": report.suspended_compensation,
             "on": report.on,
+            "registered": position.registered,
+            "approved_year_to_date": asof.approved_as_of(session, bank_id, scheme_id, day, year=day.year),
+            "per_bank_annual_cap": annual_cap,
         }
 
 

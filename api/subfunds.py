@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from ledger import asof
 from ledger import subfunds as service
 from ledger.models import OWNER_TYPES
 
 from . import context, db
 from .auth import BUREAU_READ, actor_name, require_roles
+from .errors import ApiError
 from .fields import Code, Date, DateTime, Money, Pattern, Region, Text
 from .pagination import CursorQuery, PageQuery, cursor_page_schema, encode_cursor, envelope, page_schema
 from .parsing import Blueprint
@@ -36,6 +38,11 @@ class SubFundOut(Schema):
     recovered = Money(metadata={"description": "Returned from banks' recoveries"})
     contributed = Money(metadata={"description": "Paid in by the owner"})
     created_at = DateTime()
+    as_of = fields.Date(allow_none=True, metadata={"description": "The day whose closing balances these are (null: now)"})
+
+
+class AsOfQuery(Schema):
+    as_of = Date(metadata={"description": "Balances at the end of this business day, by the journal's effective dates"})
 
 
 class ContributionIn(Schema):
@@ -68,8 +75,11 @@ class MovementOut(Schema):
                                                           "in journal order"})
 
 
-def _out(subfund) -> dict:  # type: ignore[no-untyped-def]
-    balances = service.balances(db.session(), subfund)
+def _out(subfund, as_of=None) -> dict:  # type: ignore[no-untyped-def]
+    if as_of is None:
+        balances = service.balances(db.session(), subfund)
+    else:
+        balances = asof.subfund_balances_as_of(db.session(), subfund, as_of)
     return {
         "code": subfund.code,
         "name": subfund.name,
@@ -81,6 +91,7 @@ def _out(subfund) -> dict:  # type: ignore[no-untyped-def]
         "recovered": balances["recovered"],
         "contributed": balances["contributions"],
         "created_at": subfund.created_at,
+        "as_of": as_of,
     }
 
 
@@ -114,10 +125,15 @@ class SubFunds(MethodView):
 @blp.route("/<code>")
 class SubFundResource(MethodView):
     @require_roles(*BUREAU_READ)
+    @blp.arguments(AsOfQuery, location="query")
     @blp.response(200, SubFundOut)
-    def get(self, code: str):  # type: ignore[no-untyped-def]
-        """A sub-fund and its balances (bureau roles, auditor)."""
-        return _out(service.get_subfund(db.session(), code))
+    def get(self, query, code: str):  # type: ignore[no-untyped-def]
+        """A sub-fund and its balances (bureau roles, auditor); ``?as_of=`` at the end of a past day."""
+        as_of = query.get("as_of")
+        if as_of is not None and as_of > context.today():
+            raise ApiError(422, "as_of_in_future", "as_of is a past or today's business day.",
+                           errors={"as_of": [f"after today ({context.today()})"]})
+        return _out(service.get_subfund(db.session(), code), as_of)
 
 
 @blp.route("/<code>/contributions")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,7 +34,7 @@ from .errors import (
     ReservationResolved,
     UnbalancedTransaction,
 )
-from .models import DEBIT, Account, JournalTransaction, Posting, Reservation
+from .models import DEBIT, Account, AccountDay, JournalTransaction, Posting, Reservation
 
 _accounts = Account.__table__
 _postings = Posting.__table__
@@ -41,12 +43,15 @@ _reservations = Reservation.__table__
 
 # The hot path's statements, built once: SQLAlchemy then reuses their compiled form
 # instead of building and cache-keying new statement objects for every posting.
+#: An account's latest effective date moves forward only: a back-dated movement leaves it.
+_LAST_DAY = case((or_(_accounts.c.last_day.is_(None), _accounts.c.last_day < bindparam("day")), bindparam("day")),
+                 else_=_accounts.c.last_day)
 _APPLY_DELTA = (
     update(_accounts)
     .where(_accounts.c.id == bindparam("account_id"))
     .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + bindparam("delta") >= 0))
-    .values(balance=_accounts.c.balance + bindparam("delta"))
-    .returning(_accounts.c.balance)
+    .values(balance=_accounts.c.balance + bindparam("delta"), last_day=_LAST_DAY)
+    .returning(_accounts.c.balance, _accounts.c.last_day)
 )
 _LOCK_ACCOUNTS = (
     select(_accounts.c.id)
@@ -162,7 +167,7 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         by_id[leg.account.id] = leg.account
         deltas[leg.account.id] += leg.amount if leg.account.normal_side == DEBIT else -leg.amount
 
-    balances = _apply_deltas(session, deltas)
+    balances = _apply_deltas(session, deltas, values["effective_on"])  # type: ignore[arg-type]
     if len(balances) != len(deltas):
         _forget_balances(session, legs)  # what this call already set stands until rollback
         account_id = min(set(deltas) - set(balances))
@@ -182,7 +187,61 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
                      "balance_after": running[account.id]})
     session.execute(_INSERT_POSTINGS, rows)
     session.execute(_INSERT_HEADER, values)
+    _move_closings(session, deltas, balances, values["effective_on"])  # type: ignore[arg-type]
     audit.bind_journal(session, values["id"], canonical_digest(values, ((leg.account.code, leg.amount) for leg in legs)))
+
+
+_account_days = AccountDay.__table__
+
+
+_LAST_DAYS = "ledger_account_last_days"
+
+
+def _move_closings(session: Session, deltas: dict[int, int], balances: dict[int, int], day: date) -> None:
+    """Keep ``account_days`` (the closing balance per account and business day) in step.
+
+    The balance UPDATE also moved each account's ``last_day`` forward and returned it.
+    Where it is this movement's day, no later day exists and the day's closing *is* the
+    new balance: one upsert for all such accounts (the common case, a movement dated
+    today). A movement dated before an account's ``last_day`` moves the closing of its
+    day and of every later day, adding its day's row from the closing of the latest
+    earlier day. The account rows are locked by the balance UPDATE until commit, so no
+    concurrent writer touches the same accounts' days.
+    """
+    last_days = session.info.get(_LAST_DAYS, {})
+    forward = [account_id for account_id in balances if last_days.get(account_id) == day]
+    if forward:
+        dialect = session.get_bind().dialect.name
+        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(_account_days).values(
+            [{"account_id": account_id, "day": day, "closing": balances[account_id]} for account_id in forward])
+        session.execute(upsert.on_conflict_do_update(index_elements=["account_id", "day"],
+                                                     set_={"closing": upsert.excluded.closing}))
+    back = [account_id for account_id in balances if account_id not in forward and deltas[account_id]]
+    if not back:
+        return
+    delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in back},
+                 value=_account_days.c.account_id)
+    hit = session.execute(
+        update(_account_days)
+        .where(_account_days.c.account_id.in_(back), _account_days.c.day >= day)
+        .values(closing=_account_days.c.closing + delta)
+        .returning(_account_days.c.account_id, _account_days.c.day)
+    ).all()
+    have_day = {account_id for account_id, row_day in hit if row_day == day}
+    new = [account_id for account_id in back if account_id not in have_day]
+    if not new:
+        return
+    before = {account_id: int(closing) for account_id, closing in session.execute(
+        select(_account_days.c.account_id, _account_days.c.closing)
+        .where(_account_days.c.account_id.in_(new), _account_days.c.day == (
+            select(func.max(_days_before.c.day)).where(_days_before.c.account_id == _account_days.c.account_id,
+                                                       _days_before.c.day < day).scalar_subquery())))}
+    session.execute(insert(_account_days), [
+        {"account_id": account_id, "day": day, "closing": before.get(account_id, 0) + deltas[account_id]}
+        for account_id in new])
+
+
+_days_before = AccountDay.__table__.alias("days_before")
 
 
 def canonical_digest(header: dict[str, object], postings: Iterable[tuple[str, int]]) -> str:
@@ -195,7 +254,7 @@ def canonical_digest(header: dict[str, object], postings: Iterable[tuple[str, in
     )
 
 
-def _apply_deltas(session: Session, deltas: dict[int, int]) -> dict[int, int]:
+def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[int, int]:
     """Move the cached balances; return the new balance of every account that moved.
 
     An account missing from the result would have gone below zero (no-overdraft) and
@@ -209,9 +268,13 @@ def _apply_deltas(session: Session, deltas: dict[int, int]) -> dict[int, int]:
     UPDATE, so a claim's six accounts cost two round trips instead of six.
     """
     ids = sorted(deltas)
+    last_days = session.info.setdefault(_LAST_DAYS, {})
     if len(ids) == 1:
-        balance = session.execute(_APPLY_DELTA, {"account_id": ids[0], "delta": deltas[ids[0]]}).scalar_one_or_none()
-        return {} if balance is None else {ids[0]: int(balance)}
+        row = session.execute(_APPLY_DELTA, {"account_id": ids[0], "delta": deltas[ids[0]], "day": day}).one_or_none()
+        if row is None:
+            return {}
+        last_days[ids[0]] = row[1]
+        return {ids[0]: int(row[0])}
     if session.get_bind().dialect.name != "sqlite":
         session.execute(_LOCK_ACCOUNTS, {"ids": ids})
     delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in ids}, value=_accounts.c.id)
@@ -219,10 +282,12 @@ def _apply_deltas(session: Session, deltas: dict[int, int]) -> dict[int, int]:
         update(_accounts)
         .where(_accounts.c.id.in_(ids))
         .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
-        .values(balance=_accounts.c.balance + delta)
-        .returning(_accounts.c.id, _accounts.c.balance)
+        .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
+        .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day),
+        {"day": day},
     ).all()
-    return {int(account_id): int(balance) for account_id, balance in rows}
+    last_days.update({int(account_id): last_day for account_id, _balance, last_day in rows})
+    return {int(account_id): int(balance) for account_id, balance, _last_day in rows}
 
 
 def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:

@@ -2,6 +2,7 @@
 
 from .audit import AuditCheckpoint, AuditEntry, AuditHead
 from .auth import BUREAU_ROLES, ROLES, ApiToken, Bank, User, UserRole
+from .balances import AccountDay
 from .base import Base
 from .claims import (
     CLAIM_STATUSES,
@@ -39,6 +40,7 @@ __all__ = [
     "ROLES",
     "SUBFUND_ACCOUNTS",
     "Account",
+    "AccountDay",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEntry",

@@ -39,6 +39,9 @@ class Account(Base):
     no_overdraft: Mapped[bool] = mapped_column(default=False)
     #: Cached balance in fen, in the account's normal direction.
     balance: Mapped[int] = mapped_column(default=0)
+    #: The latest effective date the account moved on (``account_days`` has no later
+    #: day): a movement dated on or after it sets that day's closing to the new balance.
+    last_day: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

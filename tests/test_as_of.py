@@ -92,12 +92,12 @@ def test_a_past_period_statement_is_the_same_whenever_issued(client, tokens, mak
     make_subfund("GD-PROV", 1_000_000_00)
     contribute(session, "GD-PROV", 300_000_00, date(2026, 3, 12), "MAR")
     url = "/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-03-01&to=2026-03-31"
-    march = client.get(url, headers=tokens["auditor"])
+    march = client.get(url, headers=tokens["admin"])
     assert march.status_code == 200
     # April activity, and a movement recorded today: March does not change.
     contribute(session, "GD-PROV", 400_000_00, date(2026, 4, 3), "APR")
     contribute(session, "GD-PROV", 50_000_00, date(2026, 6, 30), "JUN")
-    again = client.get(url, headers=tokens["auditor"])
+    again = client.get(url, headers=tokens["admin"])
     assert again.headers["X-Statement-State-SHA256"] == march.headers["X-Statement-State-SHA256"]
     assert again.data == march.data
     assert read(client, tokens, "GD-PROV", "2026-03-31")["available"] == "1300000.00"

@@ -252,7 +252,8 @@ def test_a_bank_above_the_npl_threshold_cannot_register(client, bank_a, bank_b, 
         "bank": "BANK-A", "scheme": "GD-KJD", "npl_ratio": "0.0333", "npl_ratio_exact": "1/30",
         "non_performing": "1000000.00", "outstanding": "30000000.00", "rule_version": 1,
         "npl_suspend_registrations": "0.03", "npl_suspend_compensation": "0.05", "suspended_registrations": True,
-        "suspended_compensation": False, "on": "2026-06-30"}
+        "suspended_compensation": False, "on": "2026-06-30", "registered": "30000000.00",
+        "approved_year_to_date": "0.00", "per_bank_annual_cap": "50000000.00"}
     assert refusal_codes(post_loan(client, bank_a, 31)) == {"bank_suspended"}
     # Another bank is not affected.
     assert post_loan(client, bank_b, 31, credit_code=credit_code(2)).status_code == 201

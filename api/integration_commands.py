@@ -22,6 +22,7 @@ def worker_settings(config):  # type: ignore[no-untyped-def]
                          require_https=config_flag(config.get("WEBHOOK_REQUIRE_HTTPS", True))),
         timeout=float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10)),
         lease=timedelta(seconds=float(config.get("WEBHOOK_LEASE_SECONDS", 60))),
+        business_date=config.get("BUSINESS_DATE"),
     )
 
 

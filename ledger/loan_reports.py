@@ -40,7 +40,7 @@ import calendar
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -48,10 +48,10 @@ from sqlalchemy.orm import Session
 
 from rules.money import AmountError, format_amount, parse_amount
 
-from . import audit, bulk
+from . import audit, bulk, events
 from .errors import DomainError, NotFound, ValidationFailed
 from .loans import record_event
-from .models import REPORT_STATUSES, Bank, Loan, LoanEvent, LoanReport, LoanReportLine, RuleVersion
+from .models import REPORT_STATUSES, Bank, Event, Loan, LoanEvent, LoanReport, LoanReportLine, RuleVersion
 from .schemes import ruleset_of
 
 #: Loans a bank must report every month.
@@ -467,6 +467,9 @@ def apply_report(session: Session, *, bank_id: int, period: str, lines: Sequence
                  after={"bank": bank.code, "period": period, "sequence": report.sequence, "late": late,
                         "sha256": report.sha256, "lines": len(lines), "applied": len(applied),
                         "missing": len(missing), "unknown": len(unknown), "mismatches": len(mismatches)})
+    if late and previous is None:  # the month's first report came after its due date
+        events.record_event(session, "report.late", bank, {"period": period, "due_on": result["due_on"],
+                                                           "received_on": result["received_on"], "report_id": report.id})
     return report
 
 
@@ -511,6 +514,27 @@ def missing_reports(session: Session, period: str, *, today: date) -> list[BankR
     return [r for r in reporting_status(session, period, today=today) if r.status == "missing"]
 
 
+def flag_missing_reports(session: Session, *, today: date, months: int = 2) -> int:
+    """Record ``report.missing`` once per bank and month whose report is past due and not in.
+
+    Run by the webhook worker (ledger.worker), at most one at a time; looks at the
+    last ``months`` months, so a worker that was down for a while catches up.
+    """
+    flagged = {(row.bank_id, row.data.get("period"))
+               for row in session.scalars(select(Event).where(Event.type == "report.missing"))}
+    made, month = 0, today.replace(day=1)
+    for _ in range(months):
+        month = (month - timedelta(days=1)).replace(day=1)
+        period = f"{month.year:04d}-{month.month:02d}"
+        for row in missing_reports(session, period, today=today):
+            bank = session.scalars(select(Bank).where(Bank.code == row.bank)).one()
+            if (bank.id, period) not in flagged:
+                due = row.due_on.isoformat() if row.due_on else None
+                events.record_event(session, "report.missing", bank, {"period": period, "due_on": due})
+                made += 1
+    return made
+
+
 def get_report(session: Session, report_id: int, *, bank_id: int | None) -> LoanReport:
     report = session.get(LoanReport, report_id)
     if report is None or (bank_id is not None and report.bank_id != bank_id):
@@ -526,6 +550,7 @@ __all__ = [
     "apply_report",
     "bank_due_on",
     "due_on",
+    "flag_missing_reports",
     "get_report",
     "missing_reports",
     "parse_period",

@@ -27,8 +27,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import events
-from .models import WebhookAttempt, WebhookDelivery
+from . import clock, events
+from .models import WebhookAttempt, WebhookDelivery, WebhookFanout
 from .models.base import utcnow
 from .webhooks import (RETRY_WINDOW, SIGNATURE_HEADER, UnsafeAddress, UrlPolicy, fan_out, resolve, retry_delay,
                        signature_header)
@@ -48,6 +48,10 @@ class WorkerSettings:
     batch: int = 5
     #: Seconds between polls when nothing is due (the loop, not --once).
     poll_interval: float = 2.0
+    #: Config BUSINESS_DATE: the ledger's today for the report checks (ledger.clock).
+    business_date: str | None = None
+    #: How often the worker looks for monthly reports gone missing (report.missing).
+    report_check_interval: timedelta = timedelta(hours=1)
 
     @property
     def claim_size(self) -> int:
@@ -83,6 +87,7 @@ class Worker:
         self.name = name or worker_name()
         self.clock = clock
         self.rng = rng or random.Random()
+        self._reports_checked: float | None = None
         # No redirects (a 3xx could point anywhere, past the address check), no proxy
         # from the environment (it would connect to other addresses than the checked one).
         self.client = client or httpx.Client(timeout=httpx.Timeout(self.settings.timeout, connect=5.0),
@@ -93,6 +98,22 @@ class Worker:
         self.client.close()
 
     # -- claiming -------------------------------------------------------------------
+
+    def flag_missing_reports(self) -> int:
+        """Record ``report.missing`` for reports past due; one worker at a time does it."""
+        from .loan_reports import flag_missing_reports
+
+        self._reports_checked = time.monotonic()
+        with self.sessions() as session, session.begin():
+            held = session.scalar(select(WebhookFanout.id).where(WebhookFanout.id == 1)
+                                  .with_for_update(skip_locked=True))
+            if held is None:
+                return 0  # another worker is at it (or no fan-out happened yet: next round)
+            return flag_missing_reports(session, today=clock.today(self.settings.business_date))
+
+    def _reports_due(self) -> bool:
+        last = self._reports_checked
+        return last is None or time.monotonic() - last >= self.settings.report_check_interval.total_seconds()
 
     def fan_out(self) -> int:
         """Turn newly committed events into deliveries (see ledger.webhooks.fan_out)."""
@@ -207,6 +228,9 @@ class Worker:
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Deliver everything due now; returns how many attempts were made."""
         made = 0
+        self.fan_out()
+        if self._reports_due():
+            self.flag_missing_reports()
         while not (stop and stop.is_set()):
             ids = self.claim()
             if not ids:

@@ -222,3 +222,27 @@ def test_console_reports_page(client, world, session, monkeypatch):
     html = client.get("/console/reports?period=2026-05").get_data(as_text=True)
     assert 'data-bank="BANK-A" data-status="late"' in html and 'id="reports-received"' in html
     assert client.get("/console/reports?period=bad").status_code == 200
+
+
+def test_a_late_report_and_a_missing_one_are_events_for_the_bank(app, client, world, make_loan, engine):
+    """SPEC §4a: report.late when the month's report comes after its due date; report.missing,
+    once, when it has not come at all (found by the webhook worker)."""
+    from ledger.db import make_sessionmaker
+    from ledger.worker import Worker, WorkerSettings
+
+    tokens, _loans = world
+    make_loan("BANK-B", region="440703", categories=["tech_sme"], principal=1_000_000_00)
+    send(client, tokens["bank"], "2026-05", [line(f"L-{n}", "1000000.00") for n in range(1, 6)], "r-1")  # due 06-10
+    send(client, tokens["bank"], "2026-05", [line(f"L-{n}", "1000000.00") for n in range(1, 6)], "r-2")  # correction
+    feed = lambda token: [(e["type"], e["data"]["period"]) for e in client.get(  # noqa: E731
+        "/api/v1/events", headers=token).json["items"]]
+    assert feed(tokens["bank"]) == [("report.late", "2026-05")]
+
+    worker = Worker(make_sessionmaker(engine), WorkerSettings(business_date="2026-06-30"))
+    worker.run_once()
+    worker._reports_checked = None
+    worker.run_once()  # a second check flags nothing twice
+    worker.close()
+    # BANK-B never reported May (nor April); BANK-A reported May late and owes April too.
+    assert sorted(feed(tokens["other"])) == [("report.missing", "2026-04"), ("report.missing", "2026-05")]
+    assert feed(tokens["bank"]) == [("report.late", "2026-05"), ("report.missing", "2026-04")]

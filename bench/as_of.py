@@ -75,10 +75,10 @@ def build(engine: Engine, postings: int, seed: int) -> list[SubFund]:
         if batch_t:
             connection.execute(insert(Posting.__table__), batch_p)
             connection.execute(insert(JournalTransaction.__table__), batch_t)
-        # The closings as migration 0011 derives them from the postings.
+        # The closings as migration 0012 derives them from the postings.
         from importlib import import_module
 
-        backfill = import_module("ledger.migrations.versions.0011_account_days")._BACKFILL
+        backfill = import_module("ledger.migrations.versions.0012_account_days")._BACKFILL
         connection.execute(text(backfill))
         connection.execute(text("ANALYZE"))
     with make_sessionmaker(engine)() as session:

@@ -246,7 +246,8 @@ def render_statement_command(kind: str, scope: str, start, end, lang: str, out_p
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def verify_statement_command(file: str) -> None:
-    """Check a PDF against the statement register; exit 1 unless issued here and unaltered."""
+    """Check a PDF: exit 1 unless it is registered, its issue entry is in the audit chain
+    and (for a signed statement) its PAdES signature holds."""
     from ledger import statements as service
 
     with cli_session(readonly=True) as session:
@@ -255,7 +256,8 @@ def verify_statement_command(file: str) -> None:
     if result.issued:
         click.echo(f"AUTHENTIC: {number}. {result.reason}")
         return
-    label = "ALTERED" if result.altered else "NOT ISSUED HERE"
+    label = {"not_in_chain": "NOT IN THE AUDIT CHAIN", "signature_invalid": "SIGNATURE INVALID"}.get(
+        result.verdict, "ALTERED" if result.altered else "NOT ISSUED HERE")
     click.echo(f"{label}{f': claims to be {number}' if number else ''}. {result.reason}", err=True)
     sys.exit(1)
 

@@ -98,7 +98,8 @@ class StatementListQuery(PageQuery):
 class VerifyOut(Schema):
     issued = fields.Boolean(metadata={"description": "The file is exactly a statement this ledger issued"})
     altered = fields.Boolean(metadata={"description": "It carries one of our statement numbers but its bytes differ"})
-    verdict = fields.String(metadata={"description": "authentic | altered | not_issued_here"})
+    verdict = fields.String(metadata={"description": "authentic | altered | not_in_chain (registered, but no intact "
+                                                     "issue entry in the audit chain) | signature_invalid | not_issued_here"})
     reason = fields.String()
     statement = fields.Nested(StatementOut, allow_none=True,
                               metadata={"description": "The register entry it is (or claims to be)"})
@@ -326,4 +327,6 @@ class StatementVerify(MethodView):
 _BLIND_REASONS = {
     "authentic": "The file is a statement issued by this ledger, exactly as issued.",
     "altered": "The file carries the number of a statement issued by this ledger, but its bytes differ from it.",
+    "not_in_chain": "The file matches a register entry that the audit chain does not vouch for.",
+    "signature_invalid": "The file matches a register entry, but its signature does not hold.",
 }

@@ -154,6 +154,13 @@ def entry_dict(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def rehash(entry: AuditEntry) -> str:
+    """What ``entry``'s hash should be, from its content and its stored predecessor hash."""
+    return entry_hash(entry.prev_hash, _fields(entry.seq, entry.occurred_at, entry.actor, entry.action,
+                                               entry.entity_type, entry.entity_id, entry.before, entry.after,
+                                               entry.journal))
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool

@@ -260,8 +260,8 @@ def claim_problems(session: Session) -> tuple[int, list[str]]:
             if recorded is not None and recorded.get("approved_amount") != format_amount(approved or 0):
                 problems.append(f"{where}: approved amount {format_amount(approved or 0)} differs from "
                                 f"{recorded.get('approved_amount')} recorded in the chain")
-            if recorded is not None and recorded.get("lines") != {
-                    line.subfund_code: format_amount(line.amount) for line in lines[claim_id]}:
+            if recorded is not None and _recorded_lines(recorded.get("lines")) != sorted(
+                    (line.subfund_code, format_amount(line.amount)) for line in lines[claim_id]):
                 problems.append(f"{where}: payer lines differ from those recorded in the chain")
         elif reserved and status != "rejected":
             problems.append(f"{where} is {status} but holds reservations")
@@ -284,6 +284,13 @@ def claim_problems(session: Session) -> tuple[int, list[str]]:
                     problems.append(f"{where}: its {line.subfund_code} line says {format_amount(line.amount)} but "
                                     f"the journal paid out {format_amount(paid)}")
     return len(claims), problems
+
+
+def _recorded_lines(lines: Any) -> list[tuple[str, str]]:
+    """A claim.reserve entry's lines: a list of {subfund, amount}, or (older entries) {subfund: amount}."""
+    if isinstance(lines, dict):
+        return sorted(lines.items())
+    return sorted((line["subfund"], line["amount"]) for line in lines or [])
 
 
 def _claims_in_chain(session: Session) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:

@@ -29,6 +29,7 @@ class World:
     approved: Claim
     big_contribution: str  # transaction id of the 50,000,000.00 contribution
     statements: list[str]  # numbers
+    pdfs: list[bytes]  # as issued
 
 
 def build_world(session: Session, *, padding: int = 100) -> World:
@@ -66,12 +67,13 @@ def build_world(session: Session, *, padding: int = 100) -> World:
     for n in range(padding):
         subfunds.contribute(session, "INS-PICC", amount=1_00 + n, received_on=TODAY, reference=f"PAD-{n}", actor="test")
     session.commit()
-    numbers = []
+    numbers, pdfs = [], []
     for kind, scope, period in (("claim", str(made[0].id), None), ("subfund", "GD-PROV", (date(2026, 1, 1), TODAY))):
-        row, _data = statements.issue_statement(session, kind, scope, period, "zh", "auditor", FUND, today=TODAY)
+        row, data = statements.issue_statement(session, kind, scope, period, "zh", "auditor", FUND, today=TODAY)
         session.commit()
         numbers.append(row.number)
-    return World(made[0], made[1], str(big.transaction_id), numbers)
+        pdfs.append(data)
+    return World(made[0], made[1], str(big.transaction_id), numbers, pdfs)
 
 
 # -- the insider ------------------------------------------------------------------------

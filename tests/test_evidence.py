@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from web import create_app
 from ledger import checkpoints, verification
+from ledger.statements.signing import check_signature, make_self_signed_pkcs12
 from ledger.db import make_sessionmaker
 from verifier.canonical import entry_fields, entry_hash
 
@@ -19,11 +20,20 @@ from .conftest import BUSINESS_DATE
 from .evidence_world import build_world, entries, insider, rehash, set_json
 
 
+@pytest.fixture(scope="session")
+def bureau_p12(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The bureau's statement-signing certificate: self-signed, as the demo makes it."""
+    path = tmp_path_factory.mktemp("pki") / "bureau.p12"
+    make_self_signed_pkcs12(path, "test-passphrase")
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def ledger_app(request, tmp_path):  # type: ignore[no-untyped-def]
+def ledger_app(request, tmp_path, bureau_p12):  # type: ignore[no-untyped-def]
     url = request.getfixturevalue("database_url" if request.param == "sqlite" else "pg_url")
     app = create_app({"DATABASE_URL": url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE,
-                      "SIGNING_KEY_PATH": str(tmp_path / "keys" / "checkpoint.pem")})
+                      "SIGNING_KEY_PATH": str(tmp_path / "keys" / "checkpoint.pem"),
+                      "STATEMENT_SIGNING_P12": str(bureau_p12), "STATEMENT_SIGNING_PASSPHRASE": "test-passphrase"})
     yield app
     app.extensions["ledger_engine"].dispose()
 
@@ -34,8 +44,8 @@ def engine(ledger_app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def world(ledger_app, engine):  # type: ignore[no-untyped-def]
-    with make_sessionmaker(engine)() as session:
+def world(ledger_app):  # type: ignore[no-untyped-def]
+    with ledger_app.extensions["ledger_sessions"]() as session:  # hands out the statement signer
         return build_world(session)
 
 
@@ -110,7 +120,13 @@ def test_1_last_entry_deleted_and_head_rolled_back(cli, engine, kept):
     assert f"signed at entry {seq}, but the log now ends at entry {seq - 1}" in problems["checkpoints"]
 
 
-def test_2_last_three_entries_with_both_statement_issues_deleted(cli, engine, kept, world):
+def statement_verdict(cli, tmp_path, data: bytes):  # type: ignore[no-untyped-def]
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(data)
+    return cli("verify-statement", str(path))
+
+
+def test_2_last_three_entries_with_both_statement_issues_deleted(cli, engine, kept, world, tmp_path):
     with insider(engine) as connection:
         seq, _ = head(connection)
         actions = [e["action"] for e in entries(connection, seq - 2)]
@@ -120,6 +136,9 @@ def test_2_last_three_entries_with_both_statement_issues_deleted(cli, engine, ke
     problems = failed(verify(cli, kept))
     assert "entries cut off after it" in problems["checkpoints"]
     assert f"statement {world.statements[0]} is registered but no statement.issue entry" in problems["register"]
+    for number, data in zip(world.statements, world.pdfs):
+        result = statement_verdict(cli, tmp_path, data)
+        assert result.exit_code == 1 and f"NOT IN THE AUDIT CHAIN: claims to be {number}" in result.output
 
 
 def test_3_entry_100_rewritten_and_everything_after_rehashed(cli, engine, kept):
@@ -204,15 +223,48 @@ def test_7_claim_approved_amount_and_payer_lines_times_ten(cli, engine, kept, wo
     assert "but the journal reserved" in problems["claims"] or "recorded in the chain" in problems["claims"]
 
 
-def test_8_register_row_inserted_for_an_altered_pdf(cli, engine, kept):
+def altered(data: bytes) -> bytes:
+    """The issued PDF with one figure changed in its uncompressed signature dictionary area:
+    here, simply a byte of the body flipped (what an editor saving the file would do)."""
+    middle = len(data) // 3
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+def test_8_register_row_inserted_for_an_altered_pdf(cli, engine, kept, world, tmp_path):
+    import hashlib
+
+    forged = altered(world.pdfs[0])
+    assert statement_verdict(cli, tmp_path, forged).exit_code == 1  # before: unknown bytes, altered
     with engine.begin() as connection:  # the application's own rights: INSERT is allowed
         connection.execute(text(
             "INSERT INTO statements (number, kind, scope, language, sha256, state_sha256, audit_seq, audit_hash, "
             "filename, size, issued_by, issued_at) SELECT 'BCJ-2026-000099', kind, scope, language, :fake, "
             "state_sha256, audit_seq, audit_hash, filename, size, issued_by, issued_at FROM statements "
-            "WHERE kind = 'claim'"), {"fake": "ab" * 32})
+            "WHERE kind = 'claim'"), {"fake": hashlib.sha256(forged).hexdigest()})
+    result = statement_verdict(cli, tmp_path, forged)
+    assert result.exit_code == 1 and "NOT IN THE AUDIT CHAIN" in result.output and "AUTHENTIC" not in result.output
     problems = failed(verify(cli, kept))
     assert "statement BCJ-2026-000099 is registered but no statement.issue entry" in problems["register"]
+    # The untouched statement still verifies, signature and all.
+    genuine = statement_verdict(cli, tmp_path, world.pdfs[0])
+    assert genuine.exit_code == 0 and "signed by the bureau" in genuine.output
+
+
+def test_issued_statements_are_signed_pades_and_reissue_gives_the_same_bytes(ledger_app, world):
+    from ledger import statements
+
+    from .evidence_world import FUND, TODAY
+
+    for data in world.pdfs:
+        check = check_signature(data)
+        assert check.valid, check.reason
+        assert b"/ETSI.CAdES.detached" in data  # PAdES, readable by any PDF reader
+    assert not check_signature(altered(world.pdfs[0])).valid
+    with ledger_app.extensions["ledger_sessions"]() as session:
+        again, data = statements.issue_statement(session, "claim", str(world.paid.id), None, "zh", "auditor", FUND,
+                                                 today=TODAY)
+        session.commit()
+    assert again.number == world.statements[0] and data == world.pdfs[0]
 
 
 def test_checkpoint_signature_forged_or_from_another_key_is_refused(cli, kept, tmp_path):

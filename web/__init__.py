@@ -20,13 +20,14 @@ import console
 from api import db, docs, routing, security
 from ledger.db import make_engine, make_sessionmaker
 from ledger.migrate import upgrade
+from ledger.statements.signing import SIGNER_INFO_KEY, StatementSigner
 
 from .commands import register_commands
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
                 "CONSOLE_LOGIN_RATE_LIMIT", "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_REQUIRE_HTTPS", "WEBHOOK_LEASE_SECONDS",
-                "WEBHOOK_TIMEOUT_SECONDS", "SIGNING_KEY_PATH")
+                "WEBHOOK_TIMEOUT_SECONDS", "SIGNING_KEY_PATH", "STATEMENT_SIGNING_P12", "STATEMENT_SIGNING_PASSPHRASE")
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
@@ -66,6 +67,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
         WEBHOOK_TIMEOUT_SECONDS=10,
         #: The Ed25519 key that signs audit checkpoints; None: instance/signing/checkpoint-ed25519.pem.
         SIGNING_KEY_PATH=None,
+        #: The bureau's certificate and key (PKCS#12) that sign every issued statement
+        #: (PAdES), and its passphrase; unset: statements are issued unsigned.
+        STATEMENT_SIGNING_P12=None,
+        STATEMENT_SIGNING_PASSPHRASE=None,
         #: Endpoints whose request body is not JSON (uploads, PDFs).
         RAW_BODY_ENDPOINTS=set(),
         # Per-address throttling of console logins (Flask-Limiter), in front of the
@@ -94,8 +99,20 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     # so that its after_request hook runs first: the answer to a failed commit still
     # passes through the others (security headers).
     db.init_app(app, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True))
+    _configure_statement_signer(app)
     register_commands(app.cli)
     return app
+
+
+def _configure_statement_signer(app: Flask) -> None:
+    """Hand the bureau's PAdES signer (STATEMENT_SIGNING_P12) to the ledger's sessions:
+    every statement they issue is then signed (ledger.statements.signing)."""
+    path = app.config.get("STATEMENT_SIGNING_P12")
+    if not path:
+        return
+    signer = StatementSigner.from_pkcs12(path, app.config.get("STATEMENT_SIGNING_PASSPHRASE"))
+    for name in ("ledger_sessions", "ledger_readonly_sessions"):
+        app.extensions[name].configure(info={SIGNER_INFO_KEY: signer})
 
 
 def _instance_path() -> str:

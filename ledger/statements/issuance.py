@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import logging
+import hashlib
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,9 @@ from pdf.fonts import FontSetup, load_font
 from .. import audit, clock
 from ..models import Statement
 from .kinds import PREFIXES, _LOCK_KEYS, Period
-from .state import prepare
+from . import signing
+from .signing import SIGNER_INFO_KEY, StatementSigner
+from .state import Prepared, prepare
 from .rendering import render_prepared
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,21 @@ def filenames(kind: str, scope: str, period: Period | None, lang: str, number: s
     return ascii_name, f"{title}_{what}{span}_{number}.pdf"
 
 
+def _render_issued(session: Session, prepared: Prepared, number: str, font: FontSetup,
+                   out: IO[bytes]) -> tuple[str, int, int, str, StatementSigner | None]:
+    """Render, and sign when the application handed the session a signer (SPEC §5.1):
+    (sha256 and size of the file as issued, pages, sha256 of the unsigned rendering, signer)."""
+    signer = session.info.get(SIGNER_INFO_KEY)
+    if signer is None:
+        digest, size, pages = render_prepared(prepared, number, font, out)
+        return digest, size, pages, digest, None
+    buffer = io.BytesIO()
+    unsigned, _size, pages = render_prepared(prepared, number, font, buffer)
+    signed = signing.sign(buffer.getvalue(), signer, prepared.as_of, number=number)
+    out.write(signed)
+    return hashlib.sha256(signed).hexdigest(), len(signed), pages, unsigned, signer
+
+
 def issue_statement_to(session: Session, kind: str, scope: str, period: Period | None, lang: str, actor: str,
                        fund_name: str, out: IO[bytes], *, today: date | None = None,
                        font: FontSetup | None = None) -> Issued:
@@ -91,7 +109,7 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
     )
     start = out.tell() if out.seekable() else 0
     if existing is not None:
-        digest, size, pages = render_prepared(prepared, existing.number, font, out)
+        digest, size, pages, _unsigned, _signer = _render_issued(session, prepared, existing.number, font, out)
         if digest == existing.sha256:
             return Issued(existing, digest, size, pages, reused=True)
         log.warning("Statement %s re-rendered from an unchanged ledger state gives other bytes (software or font "
@@ -99,7 +117,7 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
         out.seek(start)
         out.truncate()
     number = next_number(session, kind, today.year)
-    digest, size, pages = render_prepared(prepared, number, font, out)
+    digest, size, pages, unsigned, signer = _render_issued(session, prepared, number, font, out)
     head_seq, head_hash = audit.chain_head(session)
     ascii_name, _local_name = filenames(kind, prepared.scope, period, lang, number)
     row = Statement(
@@ -115,7 +133,9 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
                         "period_to": row.period_to, "language": lang, "sha256": digest,
                         "state_sha256": prepared.state_sha256, "audit_seq": head_seq, "audit_hash": head_hash,
                         "filename": ascii_name, "size": size, "pages": pages,
-                        "font": font.face_name or "none (CJK font missing)"})
+                        "font": font.face_name or "none (CJK font missing)",
+                        # What a verifier needs to trust the signature (ledger.statements.signing).
+                        **({"unsigned_sha256": unsigned, "signed_by": signer.fingerprint} if signer else {})})
     return Issued(row, digest, size, pages, reused=False)
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 
-from ..models import Statement
+from .. import audit
+from ..models import AuditEntry, AuditHead, Statement
+from . import signing
 from .kinds import NUMBER_RE, _NUMBER_BYTES_RE, Period, as_utc, local_text
 from .issuance import filenames
 
@@ -23,7 +25,7 @@ class Verification:
     #: The bytes claim to be one of our statements (its number is in them) but differ.
     altered: bool
     statement: Statement | None
-    #: "authentic" | "altered" | "not_issued_here"
+    #: "authentic" | "altered" | "not_in_chain" | "signature_invalid" | "not_issued_here"
     verdict: str
     reason: str
 
@@ -62,8 +64,25 @@ def verify_pdf(session: Session, data: bytes) -> Verification:
     digest = hashlib.sha256(data).hexdigest()
     row = session.scalar(select(Statement).where(Statement.sha256 == digest))
     if row is not None:
+        # The register alone is not evidence (an insider can add a row): its issue
+        # entry must be in the chain, and a signed statement's signature must hold.
+        entry = issue_entry(session, row.number)
+        if entry is None or (entry.after or {}).get("sha256") != digest:
+            return Verification(False, True, row, "not_in_chain",
+                                f"The file matches register entry {row.number}, but the audit chain holds no intact "
+                                "issue entry for it: the register entry was not written by this ledger.")
+        signed_by = (entry.after or {}).get("signed_by")
+        if signed_by is not None:
+            check = signing.check_signature(data)
+            if not check.valid or check.fingerprint != signed_by:
+                reason = check.reason or "it was signed with another certificate than the one recorded at issue"
+                return Verification(False, True, row, "signature_invalid",
+                                    f"The file matches register entry {row.number}, but its signature does not hold: "
+                                    f"{reason}.")
         return Verification(True, False, row, "authentic",
-                            f"The file is statement {row.number} exactly as issued on {local_text(row.issued_at)}.")
+                            f"The file is statement {row.number} exactly as issued on {local_text(row.issued_at)}"
+                            f"{', signed by the bureau' if signed_by else ''}, and its issue entry is "
+                            f"entry {entry.seq} of the audit chain.")
     numbers = claimed_numbers(data)
     for number in numbers:
         row = session.scalar(select(Statement).where(Statement.number == number))
@@ -75,6 +94,19 @@ def verify_pdf(session: Session, data: bytes) -> Verification:
         return Verification(False, False, None, "not_issued_here",
                             f"The file carries number {numbers[0]}, which this ledger never issued.")
     return Verification(False, False, None, "not_issued_here", "The file is not a statement issued by this ledger.")
+
+
+def issue_entry(session: Session, number: str) -> AuditEntry | None:
+    """The ``statement.issue`` entry of ``number``, if it is intact and linked into the chain
+    (its content re-hashes to its hash, and the next entry, or the head, follows it)."""
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "statement.issue",
+                                                    AuditEntry.entity_id == number).order_by(AuditEntry.seq).limit(1))
+    if entry is None or entry.hash != audit.rehash(entry):
+        return None
+    follower = session.scalar(select(AuditEntry.prev_hash).where(AuditEntry.seq == entry.seq + 1))
+    if follower is None:
+        follower = session.scalar(select(AuditHead.hash).where(AuditHead.id == 1))
+    return entry if follower == entry.hash else None
 
 
 def statement_dict(row: Statement) -> dict[str, Any]:

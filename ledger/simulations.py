@@ -174,8 +174,9 @@ def run_simulation(session: Session, scheme_code: str, scenario: Scenario, *,
 
 def workbook(result: dict[str, Any]) -> bytes:
     """The answer as an XLSX workbook: the scenario, then per side (current, draft) a
-    sheet of sub-funds, banks, steps and the depletion curve. Amounts are written as
-    exact decimals (number format 0.00), never through a float."""
+    sheet of sub-funds, banks, steps and the depletion curve. Amounts are numbers (so a
+    spreadsheet can sum them) written from the exact decimal strings, digit for digit,
+    never through a Python float."""
     import io
     from decimal import Decimal
 
@@ -197,7 +198,7 @@ def workbook(result: dict[str, Any]) -> bytes:
             sheet.append([key, value])
 
     def amount(text: str) -> Decimal:
-        return Decimal(text)  # exact: openpyxl writes a Decimal's digits as they are
+        return Decimal(text)  # openpyxl writes a Decimal's digits as they are
 
     for side in ("current", "draft"):
         data = result[side]

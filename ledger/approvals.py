@@ -65,8 +65,12 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
                   reason: str | None = None) -> Claim:
     """Approve a reviewed claim and reserve every payer's line — all lines or none."""
     check_four_eyes(claim, approver)
-    session.execute(select(Bank.id).where(Bank.id == claim.bank_id).with_for_update())
-    session.execute(select(Enterprise.id).where(Enterprise.id == claim.loan.enterprise_id).with_for_update())
+    # NO KEY UPDATE: serialises approvals like FOR UPDATE, but does not block the KEY
+    # SHARE locks that rows referencing the bank (events, payments) take, which would
+    # otherwise deadlock with a payment holding the sub-fund accounts.
+    session.execute(select(Bank.id).where(Bank.id == claim.bank_id).with_for_update(key_share=True))
+    session.execute(select(Enterprise.id).where(Enterprise.id == claim.loan.enterprise_id)
+                    .with_for_update(key_share=True))
     transition(session, claim, allowed_from=["reviewed"], to="approved", action="approve", actor=approver.name,
                comment=reason,
                values={"approver_id": approver.id, "approved_at": utcnow(), "approved_on": today,

@@ -87,9 +87,13 @@ def _group(pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dic
 
 
 def write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    if not session.info.get(_PENDING):
         return
+    # Everything else this transaction writes goes out before the chain's head is
+    # locked (commit would flush it after this hook, inside the lock): the head row,
+    # which every writer queues on, is held only for the append and the commit.
+    session.flush()
+    pending = session.info.pop(_PENDING)
     head = session.execute(
         select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq, AuditHead.event_seq)
         .where(AuditHead.id == 1).with_for_update()

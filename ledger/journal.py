@@ -57,7 +57,11 @@ _LOCK_ACCOUNTS = (
     select(_accounts.c.id)
     .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_accounts.c.id)
-    .with_for_update()
+    # NO KEY UPDATE, the lock a plain UPDATE of the balance takes: FOR UPDATE would
+    # also conflict with the KEY SHARE locks that inserting postings and reservations
+    # take on the accounts they reference (foreign keys), in no particular order, and
+    # concurrent approvals then deadlock.
+    .with_for_update(key_share=True)
 )
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_HEADER = insert(_transactions)
@@ -263,7 +267,7 @@ def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[i
 
     Concurrent writers lock accounts in one fixed order (by id) so that they queue
     instead of deadlocking: one account is one conditional UPDATE; several are first
-    locked by a ``SELECT … ORDER BY id FOR UPDATE`` (PostgreSQL locks rows in the order
+    locked by a ``SELECT … ORDER BY id FOR NO KEY UPDATE`` (PostgreSQL locks rows in the order
     it returns them; SQLite's writer lock already serialises) and then moved by a single
     UPDATE, so a claim's six accounts cost two round trips instead of six.
     """

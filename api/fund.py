@@ -1,11 +1,13 @@
-"""Running the fund: a bank's portfolio cap per vintage (SPEC §3 ``portfolio_cap_rate``)."""
+"""Running the fund: a bank's portfolio cap per vintage (SPEC §3 ``portfolio_cap_rate``) and the
+early-warning series and flags (SPEC §4a)."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ledger import early_warning
 from ledger.errors import NotFound
 from ledger.models import Bank, Scheme
 from ledger.portfolio import portfolio_use
@@ -16,7 +18,7 @@ from .auth import BUREAU_READ, bank_id_of_caller, require_roles
 from .fields import Code
 from .parsing import Blueprint
 
-blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="Running the fund: portfolio caps")
+blp = Blueprint("fund", __name__, url_prefix="/api/v1", description="Running the fund: portfolio caps, early warning")
 READERS = ("bank", *BUREAU_READ)
 
 
@@ -73,3 +75,69 @@ class BankPortfolioCap(MethodView):
                 raise NotFound(f"No scheme {query['scheme']}.", code="scheme_not_found")
         uses = portfolio_use(session, bank.id, scheme_id=scheme_id)
         return {"bank": bank.code, "on": context.today(), "vintages": [vintage_dict(u) for u in uses]}
+
+
+class EarlyWarningQuery(Schema):
+    months = fields.Integer(load_default=12, validate=validate.Range(min=3, max=60))
+    scheme = fields.String()
+
+
+class MonthOut(Schema):
+    month = fields.String(metadata={"example": "2026-05"})
+    registered = fields.String()
+    outstanding = fields.String()
+    non_performing = fields.String()
+    npl_ratio = fields.String(metadata={"description": "Four decimals"})
+    compensation = fields.String(metadata={"description": "Compensation paid in the month"})
+
+
+class FlagOut(Schema):
+    code = fields.String(metadata={"description": "near_threshold or rising"})
+    month = fields.String()
+    threshold = fields.String()
+    message = fields.String()
+
+
+class BankSeriesOut(Schema):
+    bank = fields.String()
+    name = fields.String()
+    scheme = fields.String()
+    npl_suspend_registrations = fields.String(allow_none=True)
+    npl_suspend_compensation = fields.String(allow_none=True)
+    months = fields.List(fields.Nested(MonthOut))
+    flags = fields.List(fields.Nested(FlagOut))
+
+
+class EarlyWarningOut(Schema):
+    on = fields.Date()
+    banks = fields.List(fields.Nested(BankSeriesOut))
+
+
+def series_dict(entry) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    last = entry.months[-1] if entry.months else None
+    return {
+        "bank": entry.bank, "name": entry.name, "scheme": entry.scheme,
+        "npl_suspend_registrations": ratio_text(last.suspend_registrations) if last and last.suspend_registrations is not None else None,
+        "npl_suspend_compensation": ratio_text(last.suspend_compensation) if last and last.suspend_compensation is not None else None,
+        "months": [{"month": m.month, "registered": format_amount(m.registered),
+                    "outstanding": format_amount(m.outstanding), "non_performing": format_amount(m.non_performing),
+                    "npl_ratio": ratio_text(m.npl_ratio), "compensation": format_amount(m.compensation)}
+                   for m in entry.months],
+        "flags": entry.flags,
+    }
+
+
+@blp.route("/early-warning")
+class EarlyWarning(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(EarlyWarningQuery, location="query")
+    @blp.response(200, EarlyWarningOut)
+    def get(self, query):  # type: ignore[no-untyped-def]
+        """Monthly series per bank and scheme (registered, outstanding, NPL ratio, compensation) and flags.
+
+        Flagged: NPL ratio within a fifth of a suspension threshold (``near_threshold``), or
+        rising two months running (``rising``). A bank sees only its own.
+        """
+        entries = early_warning.series(db.session(), today=context.today(), months=query["months"],
+                                       bank_id=bank_id_of_caller(), scheme_code=query.get("scheme"))
+        return {"on": context.today(), "banks": [series_dict(e) for e in entries]}

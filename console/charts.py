@@ -144,3 +144,47 @@ def utilisation_chart(rows: Sequence[Utilisation], *, title: str, used_label: st
         body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
                     f"{money_text(row.used)} / {money_text(row.cap)} ({share})</text>")
     return _svg(height, title, body)
+
+
+@dataclass(frozen=True)
+class RatioPoint:
+    label: str
+    ratio: Fraction
+
+
+def npl_chart(points: Sequence[RatioPoint], *, limits: Sequence[tuple[str, Fraction]], title: str) -> Markup:
+    """A bank's NPL ratio month by month as a line, with each suspension threshold as a
+    dashed line and the early-warning band (four fifths of the lowest) shaded."""
+    height, left, right, top, bottom = 220, 60, 20, 30, 40
+    span_x, span_y = WIDTH - left - right, height - top - bottom
+    ceiling = max([Fraction(1, 100), *(p.ratio for p in points), *(v for _n, v in limits)]) * Fraction(6, 5)
+
+    def y(value: Fraction) -> float:
+        return round(top + span_y - float(span_y * value / ceiling), 1)
+
+    def x(i: int) -> float:
+        return round(left + (span_x * i / max(1, len(points) - 1)), 1)
+
+    body = [f'<line class="axis" x1="{left}" x2="{WIDTH - right}" y1="{top + span_y}" y2="{top + span_y}"/>']
+    if limits:
+        low = min(v for _n, v in limits)
+        band = y(low * Fraction(4, 5))
+        body.append(f'<rect class="warn-band" x="{left}" y="{y(low)}" width="{span_x}" height="{round(band - y(low), 1)}">'
+                    f"<title>{escape(ratio_text(low * Fraction(4, 5)))} – {escape(ratio_text(low))}</title></rect>")
+    for name, value in limits:
+        body.append(f'<line class="limit-mark" stroke-dasharray="6 4" x1="{left}" x2="{WIDTH - right}" '
+                    f'y1="{y(value)}" y2="{y(value)}"><title>{escape(name)} {ratio_text(value)}</title></line>'
+                    f'<text class="value" x="{WIDTH - right - 4}" y="{y(value) - 4}" text-anchor="end">'
+                    f"{escape(name)} {ratio_text(value)}</text>")
+    if points:
+        path = " ".join(f"{x(i)},{y(p.ratio)}" for i, p in enumerate(points))
+        body.append(f'<polyline class="npl-line" fill="none" points="{path}"/>')
+        for i, p in enumerate(points):
+            body.append(f'<circle class="npl-point" cx="{x(i)}" cy="{y(p.ratio)}" r="3">'
+                        f"<title>{escape(p.label)} {ratio_text(p.ratio)}</title></circle>")
+            if i % max(1, len(points) // 12) == 0 or i == len(points) - 1:
+                body.append(f'<text class="label" x="{x(i)}" y="{top + span_y + 16}" text-anchor="middle">'
+                            f"{escape(p.label)}</text>")
+    body.append(f'<text class="label" x="{left - 6}" y="{top + 4}" text-anchor="end">{ratio_text(ceiling, 2)}</text>'
+                f'<text class="label" x="{left - 6}" y="{top + span_y}" text-anchor="end">0</text>')
+    return _svg(height, title, body)

@@ -26,6 +26,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.statements": ("对账单", "Statements"),
     "nav.banks": ("合作银行", "Banks"),
     "nav.reports": ("月度报送", "Monthly reports"),
+    "nav.early_warning": ("风险预警", "Early warning"),
     "nav.audit": ("审计日志", "Audit log"),
     "logout": ("退出", "Log out"),
     "switch_lang": ("English", "中文"),
@@ -98,6 +99,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "d.missing": ("缺失", "missing"),
     "d.superseded": ("已被替代", "superseded"),
     "d.history": ("历次上传", "All uploads"),
+    # -- early warning ---------------------------------------------------------------------
+    "ew.title": ("风险预警：合作银行不良率走势", "Early warning: banks' NPL ratios month by month"),
+    "ew.rule": ("不良率达到暂停阈值的五分之四以上，或连续两个月上升的银行将被标记。",
+                "A bank is flagged when its NPL ratio is within a fifth of a suspension threshold, or rose two months running."),
+    "ew.chart": ("{bank} · {scheme} 不良率", "{bank} · {scheme}: NPL ratio"),
+    "ew.month": ("月份", "Month"),
+    "ew.compensation": ("当月支付补偿", "Compensation paid"),
+    "ew.flag.near_threshold": ("接近阈值", "near threshold"),
+    "ew.flag.rising": ("连续上升", "rising"),
     # -- monthly reports -------------------------------------------------------------------
     "reports.title": ("贷款月度报送情况", "Monthly loan-level reports"),
     "reports.period": ("报送月份", "Month"),

@@ -39,6 +39,7 @@ MATRIX = {
     ("POST", "/api/v1/banks/{code}/debt-repayments"): {"fund_admin"},
     ("GET", "/api/v1/banks/{code}/npl"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/banks/{code}/portfolio-cap"): OWNER_OR_BUREAU,
+    ("GET", "/api/v1/early-warning"): OWNER_OR_BUREAU,
     ("GET", "/api/v1/loan-reports"): OWNER_OR_BUREAU,
     ("POST", "/api/v1/loan-reports"): {"bank"},
     ("GET", "/api/v1/loan-reports/status"): BUREAU,

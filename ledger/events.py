@@ -32,7 +32,7 @@ from rules.money import format_amount
 # pending at that point are written inside its critical section (write_pending_events).
 from . import audit
 from .errors import ValidationFailed
-from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery
+from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery, Statement
 from .models.base import utcnow
 from .outbox import PENDING as _PENDING
 from .outbox import write_pending_events
@@ -119,6 +119,21 @@ def clawback_event(session: Session, claim: Claim, clawback: Clawback) -> Pendin
     """``claim.clawed_back``: the amount now owed to the payers, and why."""
     return claim_event(session, claim, "claim.clawed_back", amount=format_amount(clawback.amount),
                        reason=clawback.reason, lines=clawback.lines)
+
+
+def statement_event(session: Session, statement: Statement) -> PendingEvent:
+    """``statement.issued``: for the bank a claim or bank statement is about; a sub-fund's
+    statement concerns the bureau only (no bank)."""
+    bank_id = None
+    if statement.kind == "bank":
+        bank_id = session.scalar(select(Bank.id).where(Bank.code == statement.scope))
+    elif statement.kind == "claim" and statement.scope.isdigit():
+        bank_id = session.scalar(select(Claim.bank_id).where(Claim.id == int(statement.scope)))
+    period = {"period_from": statement.period_from.isoformat() if statement.period_from else None,
+              "period_to": statement.period_to.isoformat() if statement.period_to else None}
+    return record_event(session, "statement.issued", bank_id, {
+        "number": statement.number, "kind": statement.kind, "scope": statement.scope, **period,
+        "language": statement.language, "sha256": statement.sha256})
 
 
 def body(row: Event) -> dict[str, Any]:

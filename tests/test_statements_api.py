@@ -220,3 +220,20 @@ def test_an_auditor_fetches_issued_statements_and_writes_nothing(client, world, 
     # Another language was never issued: refused, not issued by the auditor.
     assert client.get(url + "&lang=en", headers=tokens["auditor"]).status_code == 409
     assert client.get("/api/v1/statements", headers=tokens["auditor"]).json["total"] == 1
+
+
+def test_an_issued_statement_is_an_event_for_its_bank(client, world, tokens):
+    """SPEC §4a statement.issued: the bank a claim or bank statement is about sees it;
+    a sub-fund statement is the bureau's only. Handing out an issued copy again is no event."""
+    def feed(who):  # type: ignore[no-untyped-def]
+        items = client.get("/api/v1/events", query_string={"type": "statement.issued"}, headers=tokens[who]).json
+        return [(e["data"]["kind"], e["data"]["number"]) for e in items["items"]]
+
+    assert client.get(claim_url(world), headers=tokens["bank"]).status_code == 200
+    assert client.get(claim_url(world), headers=tokens["fund_admin"]).status_code == 200  # the same copy
+    assert client.get(f"/api/v1/banks/CCB-JM/statement.pdf?{PERIOD}", headers=tokens["fund_admin"]).status_code == 200
+    assert client.get(f"/api/v1/subfunds/GD-PROV/statement.pdf?{PERIOD}", headers=tokens["fund_admin"]).status_code == 200
+    assert [kind for kind, _ in feed("bank")] == ["claim", "bank"]
+    assert feed("other_bank") == []
+    assert [kind for kind, _ in feed("auditor")] == ["claim", "bank", "subfund"]
+    assert feed("bank")[0][1] == "BCJ-2026-000001"

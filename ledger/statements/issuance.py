@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import pdf
 from pdf.fonts import FontSetup, load_font
 
-from .. import audit, clock
+from .. import audit, clock, events
 from ..models import Statement
 from .kinds import PREFIXES, _LOCK_KEYS, Period
 from . import signing
@@ -136,6 +136,7 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
                         "font": font.face_name or "none (CJK font missing)",
                         # What a verifier needs to trust the signature (ledger.statements.signing).
                         **({"unsigned_sha256": unsigned, "signed_by": signer.fingerprint} if signer else {})})
+    events.statement_event(session, row)
     return Issued(row, digest, size, pages, reused=False)
 
 

@@ -24,7 +24,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger import statement_copies as copies
+from ledger.statements import copies
 from ledger import statements as service
 from ledger.errors import NotFound
 from ledger.models import Claim, Statement
@@ -159,7 +159,7 @@ def content_disposition(ascii_name: str, local_name: str) -> str:
 
 def _issue(kind: str, scope: str, lang: str, start=None, end=None) -> Response:  # type: ignore[no-untyped-def]
     # An auditor reads: a copy of the statement issued for this state, or 409
-    # statement_not_issued — never a new register entry (ledger.statement_copies).
+    # statement_not_issued — never a new register entry (ledger.statements.copies).
     read_only = copies.issues_nothing(current_user().roles)
     session = _reader_session() if read_only else db.session()
     today = context.today()

@@ -17,7 +17,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from api import context, db
-from ledger import statement_copies as copies
+from ledger.statements import copies
 from ledger import statements as service
 from ledger.errors import DomainError
 from ledger.models import Bank, Statement, SubFund
@@ -83,7 +83,7 @@ def issue_statement():  # type: ignore[no-untyped-def]
         buffer = io.BytesIO()
         font = load_font(current_app.config.get("PDF_FONT_PATH") or None)
         if copies.issues_nothing(current_user().roles):
-            # An auditor downloads what was issued; it never issues (ledger.statement_copies).
+            # An auditor downloads what was issued; it never issues (ledger.statements.copies).
             issued = copies.copy_of_issued(session, kind, scope, period, lang, current_app.config["FUND_NAME"],
                                            buffer, today=today, font=font)
         else:

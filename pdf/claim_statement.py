@@ -73,6 +73,7 @@ L = {
         "payers": "四、出资分摊",
         "payer_code": "出资子基金",
         "payer_name": "名称",
+        "fallback": "（替补出资）",
         "share": "分摊比例",
         "amount": "补偿金额（元）",
         "offset": "抵扣追回款（元）",
@@ -148,6 +149,7 @@ L = {
         "payers": "4. Payers",
         "payer_code": "Sub-fund",
         "payer_name": "Name",
+        "fallback": " (fallback)",
         "share": "Share",
         "amount": "Compensation (CNY)",
         "offset": "Clawback offset (CNY)",
@@ -261,7 +263,9 @@ def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Fl
 
     out.append(section(styles, t["payers"]))
     payers = data["payers"]
-    rows = [[p["subfund"], p["subfund_name"], p["share"], money(p["amount"]), money(p["offset_amount"]),
+    # A fallback line says so: the same sub-fund may also pay its own share on another line.
+    rows = [[p["subfund"], p["subfund_name"] + (t["fallback"] if p.get("fallback_used") else ""), p["share"],
+             money(p["amount"]), money(p["offset_amount"]),
              money(p["amount"] - p["offset_amount"]), money(p["recovered_amount"])] for p in payers]
     rows.append([t["total"], "", "", money(sum(p["amount"] for p in payers)),
                  money(sum(p["offset_amount"] for p in payers)),

@@ -81,3 +81,22 @@ def test_the_console_marks_only_the_fallback_line(client, world, make_loan, sess
     rows = [row for row in html.split("<tr>") if "GD-PROV" in row and "</td>" in row]
     marked = [row for row in rows if "替补出资" in row]
     assert len(marked) == 1 and ("225,000.00" in marked[0] or "225000.00" in marked[0]), marked
+
+
+def test_the_pdf_marks_only_the_fallback_line(client, world, make_loan):
+    from .test_statements_pdf import text_of
+
+    _loan, claim = _example_1(client, world, make_loan)
+    cid = claim["id"]
+    client.post(f"/api/v1/claims/{cid}/review", json={"recommendation": "approve", "comment": "ok"},
+                headers=world["reviewer"])
+    client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=world["approver"])
+    client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": "P-1", "paid_on": "2026-06-30"},
+                headers=world["admin"])
+    r = client.get(f"/api/v1/claims/{cid}/statement.pdf", headers=world["admin"])
+    assert r.status_code == 200
+    text = text_of(r.data)
+    assert text.count("替补出资") == 1
+    # The marked row is the 225,000.00 line (cells extract one per line, in row order).
+    row = text.split("替补出资", 1)[1].split("INS-PICC", 1)[0]
+    assert "225,000.00" in row and "375,000.00" not in row, row

@@ -123,3 +123,19 @@ def test_today_stays_open_while_a_statement_reaching_today_is_provisional(client
                       headers=world["admin"]).status_code == 200
     assert _contribute(client, world, "2026-06-30", "TODAY").status_code == 201
     _refused(_contribute(client, world, "2026-06-29", "YESTERDAY"), "received_on", "period_closed")
+
+
+def test_a_loan_event_is_not_dated_inside_the_banks_closed_period(app, client, world, make_loan):
+    loan = make_loan("BANK-A", region="440703", categories=["tech_sme"], principal=1_000_000_00)
+    assert client.get("/api/v1/banks/BANK-A/statement.pdf?from=2026-06-01&to=2026-06-30",
+                      headers=world["admin"]).status_code == 200
+    app.config["BUSINESS_DATE"] = "2026-07-02"
+    r = client.post(f"/api/v1/loans/{loan.id}/events", json={"type": "repayment", "on": "2026-06-30", "amount": "100.00"},
+                    headers=world["bank"])
+    _refused(r, "on", "period_closed")
+    r = client.post(f"/api/v1/loans/{loan.id}/events", json={"type": "repayment", "on": "2026-07-01", "amount": "100.00"},
+                    headers=world["bank"])
+    assert r.status_code == 201, r.json
+    r = client.post(f"/api/v1/loans/{loan.id}/events", json={"type": "default", "on": "2026-07-03"},
+                    headers=world["bank"])
+    assert r.status_code == 422 and "on" in r.json["errors"]

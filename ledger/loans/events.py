@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
-from .. import audit
+from .. import audit, movement_dates
 from ..errors import InvalidTransition, ValidationFailed
-from ..models import Claim, Loan, LoanEvent
+from ..models import Bank, Claim, Loan, LoanEvent
 from .listing import get_loan_for
 from .statuses import EVENT_TYPES, TRANSITIONS
 
@@ -102,6 +102,10 @@ def record_event(
         errors["amount"] = [problem]
     if errors:
         raise ValidationFailed("The event is invalid.", code="invalid_event", errors=errors)
+    # SPEC §1: not inside a period closed by an issued statement of the bank (its
+    # statement shows outstanding principal and defaults up to the period's end).
+    movement_dates.check(session, "on", on, today=today, not_before=[(loan.disbursed_on, "the disbursement")],
+                         banks=[session.scalar(select(Bank.code).where(Bank.id == loan.bank_id))])
 
     before = {"status": loan.status, "outstanding": format_amount(loan.outstanding)}
     if type == "repayment":

@@ -25,7 +25,8 @@ claim), ``ZJD-…`` (资金对账单, a sub-fund), ``YHD-…`` (银行对账单,
 The modules, in the order a statement passes through them: ``kinds`` (kinds, numbers,
 periods, business time), ``claim_data`` / ``subfund_data`` / ``bank_data`` (what each
 kind prints), ``state`` (gathering and the state hash), ``rendering`` (PDF bytes via
-``pdf``), ``issuance`` (numbers and the register row), ``register`` (verifying a file).
+``pdf``), ``issuance`` (numbers and the register row), ``register`` (verifying a file),
+``copies`` (an auditor's download: the issued file again, writing nothing).
 """
 
 from __future__ import annotations

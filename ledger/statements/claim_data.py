@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 
 from ..clock import BUSINESS_TZ
+from ..claims import stored_payer_lines
 from ..errors import InvalidTransition, NotFound
 from ..models import (
     Bank,
@@ -100,10 +101,14 @@ def claim_statement_data(session: Session, claim_id: int) -> tuple[dict[str, Any
                  "maturity_on": iso_date(loan.maturity_on), "categories": sorted(loan.categories or [])},
         "steps": [{"rule": s["rule"], "detail": s.get("detail", ""), "params": s.get("params") or {}}
                   for s in decision.get("steps", [])],
+        # Each line's own label (a sub-fund may pay several lines: its share and, as the
+        # fallback, another's), paired by position with the stored decision.
         "payers": [{"position": line.position, "subfund": line.subfund_code,
                     "subfund_name": subfund_names.get(line.subfund_code, ""), "share": line.share,
                     "amount": line.amount, "offset_amount": line.offset_amount,
-                    "recovered_amount": line.recovered_amount} for line in lines],
+                    "recovered_amount": line.recovered_amount,
+                    "template": label.get("template"), "fallback_used": bool(label.get("fallback_used"))}
+                   for line, label in zip(lines, stored_payer_lines(claim), strict=True)],
         "review": {"by": names.get(claim.reviewer_id) if claim.reviewer_id else None,
                    "at": local_text(claim.reviewed_at), "recommendation": claim.review_recommendation,
                    "comment": claim.review_comment},

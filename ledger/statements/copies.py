@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from pdf.fonts import FontSetup, load_font
 
-from .errors import InvalidTransition
-from .models import Statement
-from .statements import Issued, Period, prepare, render_prepared
+from ..errors import InvalidTransition
+from ..models import Statement
+from .issuance import Issued
+from .kinds import Period
+from .rendering import render_prepared
+from .state import prepare
 
 
 def copy_of_issued(session: Session, kind: str, scope: str, period: Period | None, lang: str, fund_name: str,

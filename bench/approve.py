@@ -77,27 +77,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-# Run as a script, bench/ comes first on sys.path and bench/rules.py would shadow the
-# `rules` package that the ledger imports: put the project root there instead.
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+from harness import DEFAULT_PG, ROOT, scratch_database  # first: puts the project root on sys.path
 
 import psycopg  # noqa: E402
 from sqlalchemy import Engine, func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import rules  # noqa: E402
 from ledger import audit, auth, journal, schemes, subfunds  # noqa: E402
 from ledger.claims import ClaimInput, review_claim, submit_claim  # noqa: E402
-from ledger.db import make_engine, make_sessionmaker, normalize_url  # noqa: E402
-from ledger.migrate import upgrade  # noqa: E402
+from ledger.db import make_sessionmaker
 from ledger.models import CREDIT, DEBIT, Claim, Enterprise, Loan, Reservation, RuleVersion, User  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "bench_approve"
 BUSINESS_DATE = "2026-06-30"
 TODAY = date.fromisoformat(BUSINESS_DATE)
@@ -120,27 +111,6 @@ BASELINE_LIMIT = 60.0  # seconds: bound on one baseline round
 
 
 # -- the database --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def bench_database(admin_url: str) -> Iterator[Engine]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            connection.exec_driver_sql(f"CREATE DATABASE {BENCH_DB}")
-        url = make_url(admin.url).set(database=BENCH_DB).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            yield engine
-        finally:
-            engine.dispose()
-            with admin.connect() as connection:
-                # FORCE: a gunicorn worker that did not exit in time must not keep it alive.
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    finally:
-        admin.dispose()
 
 
 def url_of(engine: Engine) -> str:
@@ -672,7 +642,7 @@ def main(argv: list[str] | None = None) -> None:
     warmup = 2 * args.clients
     total = warmup + args.claims * args.repeat + args.profile
     statements = 2 * args.claims * args.repeat + 2 * warmup
-    with bench_database(normalize_url(args.pg_url)) as engine:
+    with scratch_database("postgresql", BENCH_DB, admin_url=args.pg_url) as engine:
         print(f"database {BENCH_DB}: setting up {total:,} claims ...", flush=True)
         world = setup_world(engine, claims=total, banks=args.banks, approvers=args.clients,
                             baseline_accounts=args.baseline_accounts, baseline_statements=statements)

@@ -32,27 +32,17 @@ import csv
 import gc
 import io
 import random
-import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
-from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+from harness import DEFAULT_PG, ROOT, scratch_database  # first: puts the project root on sys.path
 
-from sqlalchemy import Engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, insert, select
 
 import rules  # noqa: E402
 from ledger import auth, bulk, creditcode, schemes, subfunds  # noqa: E402
-from ledger.db import make_engine, make_sessionmaker  # noqa: E402
-from ledger.migrate import upgrade  # noqa: E402
+from ledger.db import make_sessionmaker
 from ledger.models import Enterprise, EnterpriseBank, Loan, RuleVersion, Scheme  # noqa: E402
 
 TODAY = date(2026, 6, 30)
@@ -91,7 +81,6 @@ def make_csv(n: int, seed: int) -> bytes:
 
 def build_world(engine: Engine) -> int:
     """Rules, sub-funds deep enough for every loan, and the bank; returns the bank id."""
-    upgrade(engine)
     with make_sessionmaker(engine)() as session:
         ruleset = rules.load_file(ROOT / "rules" / "examples" / "gd-kjd.toml")
         schemes.publish(session, "GD-KJD", ruleset.document, actor="bench")
@@ -151,29 +140,23 @@ def run_baseline(engine: Engine, data: bytes, bank_id: int) -> int:
     return len(loans)
 
 
-def measure(label: str, make: Callable[[str], Engine], data: bytes, n: int, repeat: int) -> tuple[float, float]:
+def measure(label: str, backend: str, pg_url: str, data: bytes, n: int, repeat: int) -> tuple[float, float]:
     """Best of ``repeat`` runs of each, every run on a freshly migrated database."""
     baseline = elapsed = float("inf")
     for _ in range(repeat):
-        engine = make("baseline")
-        try:
+        with scratch_database(backend, "bench_import_baseline", admin_url=pg_url) as engine:
             bank_id = build_world(engine)
             gc.collect()
             start = time.perf_counter()
             inserted = run_baseline(engine, data, bank_id)
             baseline = min(baseline, time.perf_counter() - start)
             assert inserted == n
-        finally:
-            engine.dispose()
-        engine = make("bulk")
-        try:
+        with scratch_database(backend, "bench_import", admin_url=pg_url) as engine:
             bank_id = build_world(engine)
             gc.collect()
             start = time.perf_counter()
             report = run_bulk(engine, data, bank_id)
             elapsed = min(elapsed, time.perf_counter() - start)
-        finally:
-            engine.dispose()
         if report.totals["created"] != n:
             raise SystemExit(f"{label}: expected {n} created, got {report.totals}; first failures: {report.failed[:3]}")
     bulk_rate, base_rate = n / elapsed, n / baseline
@@ -182,51 +165,22 @@ def measure(label: str, make: Callable[[str], Engine], data: bytes, n: int, repe
     return bulk_rate, base_rate
 
 
-def bench_sqlite(data: bytes, n: int, repeat: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        counter = iter(range(10**6))
-
-        def make(kind: str) -> Engine:
-            return make_engine(f"sqlite:///{Path(tmp) / f'{kind}-{next(counter)}.sqlite3'}")
-
-        measure("SQLite", make, data, n, repeat)
-
-
-def bench_postgresql(data: bytes, n: int, url: str, repeat: int) -> None:
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    names = {"bulk": "bench_import", "baseline": "bench_import_baseline"}
-
-    def make(kind: str) -> Engine:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {names[kind]}"))
-            connection.execute(text(f"CREATE DATABASE {names[kind]}"))
-        return make_engine(make_url(url).set(database=names[kind]).render_as_string(hide_password=False))
-
-    try:
-        measure("PostgreSQL", make, data, n, repeat)
-    finally:
-        with admin.connect() as connection:
-            for name in names.values():
-                connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="loans in the generated CSV (default 100000)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=1, help="best of this many runs of each (default 1)")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    parser.add_argument("--pg-url", default=DEFAULT_PG,
                         help="a database on the server to benchmark on (bench_import is created beside it)")
     args = parser.parse_args()
     start = time.perf_counter()
     data = make_csv(args.n, args.seed)
     print(f"{args.n:,} loans, {len(data) / 1e6:.1f} MB of CSV generated in {time.perf_counter() - start:.1f} s")
     if args.db in ("sqlite", "both"):
-        bench_sqlite(data, args.n, args.repeat)
+        measure("SQLite", "sqlite", args.pg_url, data, args.n, args.repeat)
     if args.db in ("postgresql", "both"):
-        bench_postgresql(data, args.n, args.pg_url, args.repeat)
+        measure("PostgreSQL", "postgresql", args.pg_url, data, args.n, args.repeat)
 
 
 if __name__ == "__main__":

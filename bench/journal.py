@@ -28,72 +28,28 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import contextlib
 import gc
 import io
 import os
 import pstats
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-# Run as a script, bench/ comes first on sys.path and bench/rules.py would shadow the
-# `rules` package that the ledger imports: put the project root there instead.
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+from harness import DEFAULT_PG, scratch_database  # first: puts the project root on sys.path
 
 from sqlalchemy import Engine, func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from ledger import journal  # noqa: E402
-from ledger.db import make_engine, make_sessionmaker  # noqa: E402
-from ledger.migrate import upgrade  # noqa: E402
+from ledger.db import make_sessionmaker
 from ledger.models import CREDIT, DEBIT, Account, Posting  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "bench_journal"
 DAY = date(2026, 3, 1)
 AMOUNT = 123_45  # fen per transaction
 WARMUP = 200  # transactions before the clock starts (connections, statement caches)
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
-        try:
-            upgrade(engine)
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@contextlib.contextmanager
-def postgresql_database(admin_url: str) -> Iterator[Engine]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            connection.exec_driver_sql(f"CREATE DATABASE {BENCH_DB}")
-        url = make_url(admin.url).set(database=BENCH_DB).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            yield engine
-        finally:
-            engine.dispose()
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    finally:
-        admin.dispose()
 
 
 def open_pair(engine: Engine, name: str) -> tuple[int, int]:
@@ -269,8 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results = []
     for backend in backends:
-        database = (sqlite_database() if backend == "sqlite"
-                    else postgresql_database(os.environ.get("BENCH_POSTGRESQL_URL", DEFAULT_PG)))
+        database = scratch_database(backend, BENCH_DB, admin_url=os.environ.get("BENCH_POSTGRESQL_URL", DEFAULT_PG))
         with database as engine:
             print(f"{backend}: {args.repeat} round(s) of {args.n:,} transactions each way ...", flush=True)
             results.append(measure(engine, backend, args.n, args.batch, args.repeat, args.profile))

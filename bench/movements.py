@@ -27,29 +27,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+from harness import DEFAULT_PG, scratch_database  # first: puts the project root on sys.path
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, func, insert, select, text, update  # noqa: E402
 
 from web import create_app  # noqa: E402
 from ledger import auth, journal, subfunds  # noqa: E402
-from ledger.db import make_engine, make_sessionmaker, normalize_url  # noqa: E402
-from ledger.migrate import upgrade  # noqa: E402
+from ledger.db import make_sessionmaker
 from ledger.models import Account, JournalTransaction, Posting  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DB = "bench_movements"
 BATCH = 20_000
 
@@ -113,9 +103,8 @@ def before_page(engine) -> None:  # type: ignore[no-untyped-def]
                         .where(JournalTransaction.seq.in_(seqs), Posting.account_id.in_(accounts))).all()
 
 
-def measure(url: str, postings: int, repeat: int, *, before: bool) -> dict[str, float]:
-    engine = make_engine(url)
-    upgrade(engine)
+def measure(engine: Engine, postings: int, repeat: int, *, before: bool) -> dict[str, float]:
+    url = engine.url.render_as_string(hide_password=False)
     started = time.perf_counter()
     token = fill(engine, postings)
     fill_s = time.perf_counter() - started
@@ -150,16 +139,6 @@ def measure(url: str, postings: int, repeat: int, *, before: bool) -> dict[str, 
     return figures
 
 
-def pg_database(server_url: str, create: bool) -> str:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if create:
-            connection.exec_driver_sql(f"CREATE DATABASE {BENCH_DB}")
-    admin.dispose()
-    return make_url(normalize_url(server_url)).set(database=BENCH_DB).render_as_string(hide_password=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="postings in the account, comma-separated")
@@ -173,15 +152,8 @@ def main() -> None:
     for db in dbs:
         results = {}
         for size in sizes:
-            if db == "sqlite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    results[size] = measure(f"sqlite:///{tmp}/bench.sqlite3", size, args.repeat, before=not args.no_before)
-            else:
-                url = pg_database(args.pg_url, create=True)
-                try:
-                    results[size] = measure(url, size, args.repeat, before=not args.no_before)
-                finally:
-                    pg_database(args.pg_url, create=False)
+            with scratch_database(db, BENCH_DB, admin_url=args.pg_url) as engine:
+                results[size] = measure(engine, size, args.repeat, before=not args.no_before)
             r = results[size]
             print(f"{db:10} {size:>9,} postings  fill {r['fill_s']:6.1f} s  page 1 {r['page1_ms']:7.2f} ms  "
                   f"deep page {r['deep_ms']:7.2f} ms  balance {r['balance_ms']:6.2f} ms"

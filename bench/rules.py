@@ -17,21 +17,14 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import sys
 import time
 from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import TypeVar
 
-# Run as a script, this file's directory comes first on sys.path, and this file is
-# itself named "rules": put the project root there instead so `import rules` finds
-# the package.
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+# This file is itself named "rules": harness puts the project root first on sys.path
+# so that `import rules` finds the package.
+from harness import ROOT  # noqa: E402
 
 from rules import ClaimFacts, Decision, compute, load_file  # noqa: E402
 

@@ -25,17 +25,11 @@ import argparse
 import gc
 import io
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+from harness import ROOT, scratch_database  # first: puts the project root on sys.path
 
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle  # noqa: E402
@@ -43,8 +37,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle  
 import pdf  # noqa: E402
 import rules  # noqa: E402
 from ledger import auth, journal, schemes, statements, subfunds  # noqa: E402
-from ledger.db import make_engine, make_sessionmaker  # noqa: E402
-from ledger.migrate import upgrade  # noqa: E402
+from ledger.db import make_sessionmaker
 from ledger.models import Claim, ClaimEvent, ClaimPayerLine, Enterprise, Loan  # noqa: E402
 from pdf import claim_statement, subfund_statement  # noqa: E402
 from pdf.layout import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X  # noqa: E402
@@ -192,20 +185,16 @@ def main() -> None:
     font = pdf.load_font()
     if not font.cjk:
         sys.exit("No CJK TrueType font found: install fonts-wqy-microhei or set PDF_FONT_PATH.")
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
-        upgrade(engine)
-        with make_sessionmaker(engine)() as session:
-            start = time.perf_counter()
-            claim_id = build_ledger(session, args.movements)
-            print(f"ledger built: {args.movements} movements in {time.perf_counter() - start:.2f} s")
-            start = time.perf_counter()
-            sub = statements.prepare(session, "subfund", "GD-PROV", PERIOD, "zh", FUND, today=TODAY)
-            gather_sub = time.perf_counter() - start
-            start = time.perf_counter()
-            claim = statements.prepare(session, "claim", str(claim_id), None, "zh", FUND, today=TODAY)
-            gather_claim = time.perf_counter() - start
-        engine.dispose()
+    with scratch_database("sqlite", "bench-statements") as engine, make_sessionmaker(engine)() as session:
+        start = time.perf_counter()
+        claim_id = build_ledger(session, args.movements)
+        print(f"ledger built: {args.movements} movements in {time.perf_counter() - start:.2f} s")
+        start = time.perf_counter()
+        sub = statements.prepare(session, "subfund", "GD-PROV", PERIOD, "zh", FUND, today=TODAY)
+        gather_sub = time.perf_counter() - start
+        start = time.perf_counter()
+        claim = statements.prepare(session, "claim", str(claim_id), None, "zh", FUND, today=TODAY)
+        gather_claim = time.perf_counter() - start
 
     cases = [
         (f"sub-fund statement, {len(sub.data['movements'])} movements", sub,

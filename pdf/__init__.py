@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from . import bank_statement, claim_statement, subfund_statement
+from . import bank_statement, claim_statement, layout, subfund_statement
 from .fonts import FONT_MISSING_NOTE, FontSetup, load_font
 from .layout import StatementMeta
 
@@ -30,8 +30,11 @@ def title(kind: str, lang: str) -> str:
 
 
 def render(kind: str, data: dict[str, Any], meta: StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
-    """Render a statement of ``kind`` into ``out``; returns its page count."""
-    return RENDERERS[kind].render(data, meta, font, out)
+    """Render a statement of ``kind`` into ``out``; returns its page count.
+
+    Each statement module builds its story (the flowables) from the data; the page
+    template, fonts and the PDF itself are ``pdf.layout``'s."""
+    return layout.build_pdf(meta, font, RENDERERS[kind].story(data, meta, font), out)
 
 
 __all__ = ["FONT_MISSING_NOTE", "RENDERERS", "FontSetup", "StatementMeta", "load_font", "render", "title"]

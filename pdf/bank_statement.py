@@ -8,28 +8,12 @@ compensation against ``per_bank_annual_cap``, and the resulting suspension statu
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
+from . import layout
 from .fonts import FontSetup
-from .layout import (
-    COMMON,
-    STATUS_NAMES,
-    Column,
-    StatementMeta,
-    Styles,
-    build_pdf,
-    data_table,
-    heading,
-    kv_table,
-    money,
-    money_yuan,
-    name_of,
-    percent,
-    section,
-    verification_block,
-)
 
 TITLE = {"zh": "合作银行对账单", "en": "Bank Statement"}
 
@@ -146,52 +130,55 @@ L = {
 }
 
 
-def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Flowable]:
+def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> list[Flowable]:
     lang = meta.lang
     t = L[lang]
-    dash = COMMON[lang]["dash"]
-    styles = Styles.of(font)
+    dash = layout.COMMON[lang]["dash"]
+    styles = layout.Styles.of(font)
     bank, period = data["bank"], data["period"]
-    out: list[Flowable] = heading(
+    out: list[Flowable] = layout.heading(
         styles, meta, [t["subtitle"].format(code=bank["code"], start=period["from"], end=period["to"])], font)
 
-    out.append(section(styles, t["basics"]))
-    out.append(kv_table(styles, [
+    out.append(layout.section(styles, t["basics"]))
+    out.append(layout.kv_table(styles, [
         (t["bank"], bank["name"]),
         (t["code"], bank["code"]),
         (t["period"], t["period_value"].format(start=period["from"], end=period["to"])),
-        (COMMON[lang]["as_of"], f"{period['to']} 24:00" if lang == "zh" else f"end of {period['to']}"),
+        (layout.COMMON[lang]["as_of"], f"{period['to']} 24:00" if lang == "zh" else f"end of {period['to']}"),
     ]))
 
-    out.append(section(styles, t["claims"]))
+    out.append(layout.section(styles, t["claims"]))
     by_status = data["claims_by_status"]
-    rows = [[name_of(STATUS_NAMES, lang, s["status"]), str(s["count"]), money(s["compensation"]), money(s["approved"])]
+    rows = [[layout.name_of(layout.STATUS_NAMES, lang, s["status"]), str(s["count"]),
+             layout.money(s["compensation"]), layout.money(s["approved"])]
             for s in by_status]
     totals = data["claims_total"]
-    rows.append([t["total"], str(totals["count"]), money(totals["compensation"]), money(totals["approved"])])
-    out.append(data_table(
+    rows.append([t["total"], str(totals["count"]), layout.money(totals["compensation"]),
+                 layout.money(totals["approved"])])
+    out.append(layout.data_table(
         styles,
-        [Column(t["status"], "text"), Column(t["count"], "amount"), Column(t["computed"], "amount", min_width=110),
-         Column(t["approved"], "amount", min_width=110)],
+        [layout.Column(t["status"], "text"), layout.Column(t["count"], "amount"),
+         layout.Column(t["computed"], "amount", min_width=110), layout.Column(t["approved"], "amount", min_width=110)],
         rows, total_rows=1, font_size=8.5,
     ))
 
-    out.append(section(styles, t["activity"]))
+    out.append(layout.section(styles, t["activity"]))
     act = data["activity"]
-    out.append(data_table(
+    out.append(layout.data_table(
         styles,
-        [Column(t["item"], "text"), Column(t["count"], "amount"), Column(t["amount"], "amount", min_width=110)],
+        [layout.Column(t["item"], "text"), layout.Column(t["count"], "amount"),
+         layout.Column(t["amount"], "amount", min_width=110)],
         [
-            [t["act_approved"], str(act["approved"]["count"]), money(act["approved"]["amount"])],
-            [t["act_paid"], str(act["paid"]["count"]), money(act["paid"]["amount"])],
-            [t["act_recovered"], str(act["recovered"]["count"]), money(act["recovered"]["amount"])],
-            [t["act_returned"], str(act["recovered"]["count"]), money(act["recovered"]["returned"])],
-            [t["act_clawed"], str(act["clawed_back"]["count"]), money(act["clawed_back"]["amount"])],
+            [t["act_approved"], str(act["approved"]["count"]), layout.money(act["approved"]["amount"])],
+            [t["act_paid"], str(act["paid"]["count"]), layout.money(act["paid"]["amount"])],
+            [t["act_recovered"], str(act["recovered"]["count"]), layout.money(act["recovered"]["amount"])],
+            [t["act_returned"], str(act["recovered"]["count"]), layout.money(act["recovered"]["returned"])],
+            [t["act_clawed"], str(act["clawed_back"]["count"]), layout.money(act["clawed_back"]["amount"])],
         ],
         font_size=8.5,
     ))
 
-    out.append(section(styles, t["schemes"]))
+    out.append(layout.section(styles, t["schemes"]))
     if not data["schemes"]:
         out.append(styles.para(t["no_schemes"]))
     for s in data["schemes"]:
@@ -202,58 +189,61 @@ def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Fl
         else:
             state = t["state_normal"]
         version = t["rule_version_value"].format(version=s["rule_version"]) if s["rule_version"] else dash
-        out.append(KeepTogether([kv_table(styles, [
+        out.append(KeepTogether([layout.kv_table(styles, [
             (t["scheme"], s["code"]),
             (t["rule_version"], version),
             (t["registered"], t["loans_value"].format(count=s["registered_count"],
-                                                      amount=money_yuan(s["registered_principal"], lang))),
-            (t["new"], t["loans_value"].format(count=s["new_count"], amount=money_yuan(s["new_principal"], lang))),
-            (t["outstanding"], money_yuan(s["outstanding"], lang)),
-            (t["npl"], money_yuan(s["npl_outstanding"], lang)),
-            (t["npl_ratio"], percent(s["npl_ratio"])),
+                                                      amount=layout.money_yuan(s["registered_principal"], lang))),
+            (t["new"], t["loans_value"].format(count=s["new_count"],
+                                               amount=layout.money_yuan(s["new_principal"], lang))),
+            (t["outstanding"], layout.money_yuan(s["outstanding"], lang)),
+            (t["npl"], layout.money_yuan(s["npl_outstanding"], lang)),
+            (t["npl_ratio"], layout.percent(s["npl_ratio"])),
             (t["state"], state),
-            (t["npl_reg"], percent(s["npl_suspend_registrations"]) if s["npl_suspend_registrations"] else t["not_set"]),
-            (t["npl_comp"], percent(s["npl_suspend_compensation"]) if s["npl_suspend_compensation"] else t["not_set"]),
+            (t["npl_reg"],
+             layout.percent(s["npl_suspend_registrations"]) if s["npl_suspend_registrations"] else t["not_set"]),
+            (t["npl_comp"],
+             layout.percent(s["npl_suspend_compensation"]) if s["npl_suspend_compensation"] else t["not_set"]),
         ]), Spacer(1, 4)]))
     out.append(styles.para(t["npl_note"], styles.small))
 
-    out.append(section(styles, t["caps"]))
-    cap_rows = [[s["code"], str(s["year"]), money(s["annual_cap"]) if s["annual_cap"] is not None else t["no_cap"],
-                 money(s["ytd_compensation"]), money(s["cap_remaining"]) if s["cap_remaining"] is not None else dash]
+    out.append(layout.section(styles, t["caps"]))
+    cap_rows = [[s["code"], str(s["year"]),
+                 layout.money(s["annual_cap"]) if s["annual_cap"] is not None else t["no_cap"],
+                 layout.money(s["ytd_compensation"]),
+                 layout.money(s["cap_remaining"]) if s["cap_remaining"] is not None else dash]
                 for s in data["schemes"]]
     if cap_rows:
-        out.append(data_table(
+        out.append(layout.data_table(
             styles,
-            [Column(t["scheme"], "text"), Column(t["year"], "fixed"), Column(t["cap"], "amount", min_width=95),
-             Column(t["ytd"], "amount", min_width=95), Column(t["left"], "amount", min_width=95)],
+            [layout.Column(t["scheme"], "text"), layout.Column(t["year"], "fixed"),
+             layout.Column(t["cap"], "amount", min_width=95),
+             layout.Column(t["ytd"], "amount", min_width=95), layout.Column(t["left"], "amount", min_width=95)],
             cap_rows, font_size=8.5,
         ))
     else:
-        out.append(styles.para(COMMON[lang]["none"]))
+        out.append(styles.para(layout.COMMON[lang]["none"]))
 
-    out.append(section(styles, t["paid_list"]))
+    out.append(layout.section(styles, t["paid_list"]))
     paid = data["paid_claims"]
     if paid:
-        rows = [[str(p["id"]), p["loan"], p["enterprise"], p["paid_on"], p["reference"] or dash, money(p["amount"])]
+        rows = [[str(p["id"]), p["loan"], p["enterprise"], p["paid_on"], p["reference"] or dash,
+                 layout.money(p["amount"])]
                 for p in paid]
-        rows.append([t["total"], "", "", "", "", money(sum(p["amount"] for p in paid))])
-        out.append(data_table(
+        rows.append([t["total"], "", "", "", "", layout.money(sum(p["amount"] for p in paid))])
+        out.append(layout.data_table(
             styles,
-            [Column(t["claim"], "fixed"), Column(t["loan"], "text", weight=0.7), Column(t["enterprise"], "text"),
-             Column(t["paid_on"], "fixed"), Column(t["reference"], "text", weight=0.7),
-             Column(t["amount"], "amount")],
+            [layout.Column(t["claim"], "fixed"), layout.Column(t["loan"], "text", weight=0.7),
+             layout.Column(t["enterprise"], "text"),
+             layout.Column(t["paid_on"], "fixed"), layout.Column(t["reference"], "text", weight=0.7),
+             layout.Column(t["amount"], "amount")],
             rows, total_rows=1,
         ))
     else:
         out.append(styles.para(t["no_paid"]))
 
-    out.append(verification_block(styles, meta))
+    out.append(layout.verification_block(styles, meta))
     return out
 
 
-def render(data: dict[str, Any], meta: StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
-    """Write the statement into ``out``; returns the number of pages."""
-    return build_pdf(meta, font, story(data, meta, font), out)
-
-
-__all__ = ["TITLE", "render", "story"]
+__all__ = ["TITLE", "story"]

@@ -9,31 +9,15 @@ The data arrives as the plain dict built by ``ledger.statements.claim_statement_
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from rules.steps import CATEGORY_NAMES_ZH, Step
 
+from . import layout
 from .fonts import FontSetup
-from .layout import (
-    ACTION_NAMES,
-    COMMON,
-    STATUS_NAMES,
-    Column,
-    StatementMeta,
-    Styles,
-    build_pdf,
-    data_table,
-    heading,
-    kv_table,
-    money,
-    money_yuan,
-    name_of,
-    section,
-    verification_block,
-)
 
 TITLE = {"zh": "补偿结算单", "en": "Compensation Statement"}
 
@@ -199,19 +183,19 @@ def _categories(names: list[str], lang: str) -> str:
     return ", ".join(names)
 
 
-def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Flowable]:
+def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> list[Flowable]:
     lang = meta.lang
     t = L[lang]
-    dash = COMMON[lang]["dash"]
-    styles = Styles.of(font)
+    dash = layout.COMMON[lang]["dash"]
+    styles = layout.Styles.of(font)
     claim, loan, enterprise = data["claim"], data["loan"], data["enterprise"]
     scheme, bank = data["scheme"], data["bank"]
-    status = name_of(STATUS_NAMES, lang, claim["status"])
-    out: list[Flowable] = heading(
+    status = layout.name_of(layout.STATUS_NAMES, lang, claim["status"])
+    out: list[Flowable] = layout.heading(
         styles, meta, [t["subtitle"].format(claim=claim["id"], status=status, as_of=data["as_of"])], font)
 
-    out.append(section(styles, t["basics"]))
-    out.append(kv_table(styles, [
+    out.append(layout.section(styles, t["basics"]))
+    out.append(layout.kv_table(styles, [
         (t["scheme"], scheme["code"]),
         (t["rule_version"], t["rule_version_value"].format(version=scheme["version"],
                                                           effective_from=scheme["effective_from"])),
@@ -222,70 +206,72 @@ def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Fl
         (t["region"], enterprise["region"]),
         (t["categories"], _categories(loan["categories"], lang) or dash),
         (t["loan"], loan["external_id"]),
-        (t["principal"], money_yuan(loan["principal"], lang)),
+        (t["principal"], layout.money_yuan(loan["principal"], lang)),
         (t["disbursed"], loan["disbursed_on"]),
         (t["maturity"], loan["maturity_on"]),
         (t["default_on"], claim["default_on"]),
         (t["claimed_on"], claim["claimed_on"]),
-        (t["outstanding"], money_yuan(claim["outstanding_principal"], lang)),
+        (t["outstanding"], layout.money_yuan(claim["outstanding_principal"], lang)),
         (t["status"], status),
         (t["payment_reference"], claim["payment_reference"] or dash),
         (t["paid_on"], claim["paid_on"] or dash),
     ]))
-    out.append(kv_table(styles, [(t["rule_sha"], scheme["document_sha256"])], columns=1, label_width=36 * mm))
+    out.append(layout.kv_table(styles, [(t["rule_sha"], scheme["document_sha256"])], columns=1, label_width=36 * mm))
 
-    out.append(section(styles, t["computation"]))
+    out.append(layout.section(styles, t["computation"]))
     steps = [Step.from_dict(s) for s in data["steps"]]
-    out.append(data_table(
+    out.append(layout.data_table(
         styles,
-        [Column(t["step_no"], "fixed"), Column(t["step_rule"], "fixed"), Column(t["step_detail"], "text")],
+        [layout.Column(t["step_no"], "fixed"), layout.Column(t["step_rule"], "fixed"),
+         layout.Column(t["step_detail"], "text")],
         [[str(i), s.rule, s.render(lang)] for i, s in enumerate(steps, 1)],
     ))
     out.append(Spacer(1, 3))
-    out.append(kv_table(styles, [
+    out.append(layout.kv_table(styles, [
         (t["ratio"], claim["ratio"]),
-        (t["eligible_loss"], money_yuan(claim["eligible_loss"], lang)),
-        (t["computed"], money_yuan(claim["compensation"], lang)),
-        (t["approved"], money_yuan(claim["approved_amount"], lang)),
+        (t["eligible_loss"], layout.money_yuan(claim["eligible_loss"], lang)),
+        (t["computed"], layout.money_yuan(claim["compensation"], lang)),
+        (t["approved"], layout.money_yuan(claim["approved_amount"], lang)),
     ]))
 
-    out.append(section(styles, t["repairs"]))
+    out.append(layout.section(styles, t["repairs"]))
     repairs = [s for s in steps if s.rule == "repair"]
     if repairs:
-        out.append(data_table(
+        out.append(layout.data_table(
             styles,
-            [Column(t["repair_before"], "amount"), Column(t["repair_after"], "amount"), Column(t["repair_reason"])],
+            [layout.Column(t["repair_before"], "amount"), layout.Column(t["repair_after"], "amount"),
+             layout.Column(t["repair_reason"])],
             [[_grouped(s.params.get("before")), _grouped(s.params.get("after")), str(s.params.get("reason", ""))]
              for s in repairs],
         ))
     else:
         out.append(styles.para(t["none"]))
 
-    out.append(section(styles, t["payers"]))
+    out.append(layout.section(styles, t["payers"]))
     payers = data["payers"]
     # A fallback line says so: the same sub-fund may also pay its own share on another line.
     rows = [[p["subfund"], p["subfund_name"] + (t["fallback"] if p.get("fallback_used") else ""), p["share"],
-             money(p["amount"]), money(p["offset_amount"]),
-             money(p["amount"] - p["offset_amount"]), money(p["recovered_amount"])] for p in payers]
-    rows.append([t["total"], "", "", money(sum(p["amount"] for p in payers)),
-                 money(sum(p["offset_amount"] for p in payers)),
-                 money(sum(p["amount"] - p["offset_amount"] for p in payers)),
-                 money(sum(p["recovered_amount"] for p in payers))])
-    out.append(data_table(
+             layout.money(p["amount"]), layout.money(p["offset_amount"]),
+             layout.money(p["amount"] - p["offset_amount"]), layout.money(p["recovered_amount"])] for p in payers]
+    rows.append([t["total"], "", "", layout.money(sum(p["amount"] for p in payers)),
+                 layout.money(sum(p["offset_amount"] for p in payers)),
+                 layout.money(sum(p["amount"] - p["offset_amount"] for p in payers)),
+                 layout.money(sum(p["recovered_amount"] for p in payers))])
+    out.append(layout.data_table(
         styles,
-        [Column(t["payer_code"], "fixed"), Column(t["payer_name"]), Column(t["share"], "fixed"),
-         Column(t["amount"], "amount"), Column(t["offset"], "amount"), Column(t["net"], "amount"),
-         Column(t["returned"], "amount")],
+        [layout.Column(t["payer_code"], "fixed"), layout.Column(t["payer_name"]), layout.Column(t["share"], "fixed"),
+         layout.Column(t["amount"], "amount"), layout.Column(t["offset"], "amount"), layout.Column(t["net"], "amount"),
+         layout.Column(t["returned"], "amount")],
         rows, total_rows=1,
     ))
 
-    out.append(section(styles, t["approval"]))
+    out.append(layout.section(styles, t["approval"]))
     review, approval = data["review"], data["approval"]
     recommendation = review.get("recommendation")
     recommendation_text = t["recommend"].get(recommendation, recommendation) if recommendation else dash
     if review.get("comment"):
         recommendation_text += f"：{review['comment']}" if lang == "zh" else f": {review['comment']}"
-    out.append(kv_table(styles, [
+    out.append(layout.kv_table(styles, [
         (t["reviewer"], review.get("by") or dash),
         (t["reviewed_at"], review.get("at") or dash),
         (t["approver"], approval.get("by") or dash),
@@ -296,44 +282,49 @@ def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Fl
     if data["events"]:
         out.append(Spacer(1, 3))
         out.append(styles.para(t["history"], styles.caption))
-        out.append(data_table(
+        out.append(layout.data_table(
             styles,
-            [Column(t["ev_at"], "fixed"), Column(t["ev_action"], "fixed"), Column(t["ev_status"], "fixed"),
-             Column(t["ev_actor"], "text", weight=0.6), Column(t["ev_comment"], "text")],
-            [[e["at"], name_of(ACTION_NAMES, lang, e["action"]),
-              f"{name_of(STATUS_NAMES, lang, e['from_status']) or '—'} → {name_of(STATUS_NAMES, lang, e['to_status'])}",
+            [layout.Column(t["ev_at"], "fixed"), layout.Column(t["ev_action"], "fixed"),
+             layout.Column(t["ev_status"], "fixed"),
+             layout.Column(t["ev_actor"], "text", weight=0.6), layout.Column(t["ev_comment"], "text")],
+            [[e["at"], layout.name_of(layout.ACTION_NAMES, lang, e["action"]),
+              f"{layout.name_of(layout.STATUS_NAMES, lang, e['from_status']) or '—'} → "
+              f"{layout.name_of(layout.STATUS_NAMES, lang, e['to_status'])}",
               e["actor"], e.get("comment") or ""] for e in data["events"]],
         ))
 
-    out.append(section(styles, t["recoveries"]))
+    out.append(layout.section(styles, t["recoveries"]))
     recoveries = data["recoveries"]
     if recoveries:
-        rows = [[r["recovered_on"], money(r["amount"]), money(r["cumulative"]), money(r["pool_share_cumulative"]),
-                 money(r["returned"])] for r in recoveries]
-        rows.append([t["total"], money(sum(r["amount"] for r in recoveries)), "", "",
-                     money(sum(r["returned"] for r in recoveries))])
-        out.append(data_table(
+        rows = [[r["recovered_on"], layout.money(r["amount"]), layout.money(r["cumulative"]),
+                 layout.money(r["pool_share_cumulative"]),
+                 layout.money(r["returned"])] for r in recoveries]
+        rows.append([t["total"], layout.money(sum(r["amount"] for r in recoveries)), "", "",
+                     layout.money(sum(r["returned"] for r in recoveries))])
+        out.append(layout.data_table(
             styles,
-            [Column(t["rec_on"], "text"), Column(t["rec_amount"], "amount"), Column(t["rec_cumulative"], "amount"),
-             Column(t["rec_pool"], "amount"), Column(t["rec_returned"], "amount")],
+            [layout.Column(t["rec_on"], "text"), layout.Column(t["rec_amount"], "amount"),
+             layout.Column(t["rec_cumulative"], "amount"),
+             layout.Column(t["rec_pool"], "amount"), layout.Column(t["rec_returned"], "amount")],
             rows, total_rows=1,
         ))
     else:
         out.append(styles.para(t["rec_none"]))
 
-    out.append(section(styles, t["clawbacks"]))
+    out.append(layout.section(styles, t["clawbacks"]))
     clawbacks = data["clawbacks"]
     if clawbacks:
-        rows = [[c["on"], money(c["amount"]), c["reason"]] for c in clawbacks]
-        rows.append([t["total"], money(sum(c["amount"] for c in clawbacks)), ""])
-        out.append(data_table(
-            styles, [Column(t["cb_on"], "fixed"), Column(t["cb_amount"], "amount"), Column(t["cb_reason"])],
+        rows = [[c["on"], layout.money(c["amount"]), c["reason"]] for c in clawbacks]
+        rows.append([t["total"], layout.money(sum(c["amount"] for c in clawbacks)), ""])
+        out.append(layout.data_table(
+            styles, [layout.Column(t["cb_on"], "fixed"), layout.Column(t["cb_amount"], "amount"),
+                     layout.Column(t["cb_reason"])],
             rows, total_rows=1,
         ))
     else:
         out.append(styles.para(t["cb_none"]))
 
-    out.append(verification_block(styles, meta))
+    out.append(layout.verification_block(styles, meta))
     return out
 
 
@@ -343,12 +334,7 @@ def _grouped(amount: Any) -> str:
 
     if amount is None:
         return "—"
-    return money(parse_amount(str(amount), allow_negative=True))
+    return layout.money(parse_amount(str(amount), allow_negative=True))
 
 
-def render(data: dict[str, Any], meta: StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
-    """Write the statement into ``out``; returns the number of pages."""
-    return build_pdf(meta, font, story(data, meta, font), out)
-
-
-__all__ = ["TITLE", "render", "story"]
+__all__ = ["TITLE", "story"]

@@ -17,20 +17,7 @@ from reportlab.platypus import Flowable, Spacer
 from rules.money import format_grouped, parse_amount
 
 from .fonts import FontSetup
-from .layout import (
-    ACCENT,
-    FRAME_WIDTH,
-    GRID,
-    RULE,
-    Column,
-    StatementMeta,
-    Styles,
-    build_pdf,
-    data_table,
-    heading,
-    kv_table,
-    section,
-)
+from . import layout
 
 TITLE = {"zh": "风险补偿资金压力测试报告", "en": "Risk Compensation Stress Simulation"}
 
@@ -93,53 +80,53 @@ def _rate_text(rate: Any) -> str:
     return "; ".join(parts)
 
 
-def _leverage(styles: Styles, t: dict[str, str], side: dict[str, Any]) -> Flowable:
+def _leverage(styles: layout.Styles, t: dict[str, str], side: dict[str, Any]) -> Flowable:
     lev = side["leverage"]
     return styles.para(t["leverage"].format(outstanding=_money(lev["outstanding"]), available=_money(lev["payer_available"]),
                                             used=lev["used"] or "-", limit=lev["limit"] or "-",
                                             after=lev["used_after_expected_payout"] or "-"), styles.small)
 
 
-def _subfund_table(styles: Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Flowable:
-    columns = [Column(t["subfund"], "fixed"), Column(t["available"], "amount"), Column(t["contingent"], "amount"),
-               Column(t["expected"], "amount"), Column(t["p95"], "amount"), Column(t["p99"], "amount"),
-               Column(t["depletion"], "amount"), Column(t["month"], "amount")]
+def _subfund_table(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Flowable:
+    columns = [layout.Column(t["subfund"], "fixed"), layout.Column(t["available"], "amount"), layout.Column(t["contingent"], "amount"),
+               layout.Column(t["expected"], "amount"), layout.Column(t["p95"], "amount"), layout.Column(t["p99"], "amount"),
+               layout.Column(t["depletion"], "amount"), layout.Column(t["month"], "amount")]
     body = [[r["subfund"], _money(r["available"]), _money(r["contingent_liability"]), _money(r["expected_payout"]),
              _money(r["p95_payout"]), _money(r["p99_payout"]), _percent(r["depletion_probability"]),
              "-" if r["expected_depletion_month"] is None else f"{r['expected_depletion_month']:.1f}"]
             for r in rows]
-    return data_table(styles, columns, body, font_size=7.5)
+    return layout.data_table(styles, columns, body, font_size=7.5)
 
 
-def _bars(styles: Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Drawing:
+def _bars(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Drawing:
     """Per sub-fund: available as a grey bar, expected / P95 / P99 as thinner bars."""
-    label_w, bar_w, row_h = 80, int(FRAME_WIDTH) - 90, 26
+    label_w, bar_w, row_h = 80, int(layout.FRAME_WIDTH) - 90, 26
     top = max([parse_amount(r[k]) for r in rows for k in ("available", *_SERIES)] + [1])
-    drawing = Drawing(FRAME_WIDTH, row_h * len(rows) + 18)
+    drawing = Drawing(layout.FRAME_WIDTH, row_h * len(rows) + 18)
     drawing.add(String(0, row_h * len(rows) + 6, t["chart"], fontName=styles.font, fontSize=7.5))
     for i, r in enumerate(rows):
         y = row_h * (len(rows) - 1 - i)
         drawing.add(String(0, y + 10, r["subfund"], fontName=styles.font, fontSize=7))
         # Whole points from integer fen: the geometry never goes through a float of money.
         width = parse_amount(r["available"]) * bar_w // top
-        drawing.add(Rect(label_w, y + 14, width, 7, fillColor=GRID, strokeColor=None))
+        drawing.add(Rect(label_w, y + 14, width, 7, fillColor=layout.GRID, strokeColor=None))
         for j, (key, shade) in enumerate(zip(_SERIES, _SHADES)):
             width = parse_amount(r[key]) * bar_w // top
             drawing.add(Rect(label_w, y + 10 - 3 * j, width, 2.5, fillColor=colors.HexColor(shade), strokeColor=None))
     return drawing
 
 
-def _curves(styles: Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Drawing | None:
+def _curves(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Drawing | None:
     """Cumulative probability of depletion by month, one line per sub-fund that can run dry."""
     shown = [r for r in rows if r["depletion_probability"] > 0]
     if not shown:
         return None
-    width, height, left, bottom = FRAME_WIDTH, 120, 30, 16
+    width, height, left, bottom = layout.FRAME_WIDTH, 120, 30, 16
     plot_w, plot_h = width - left - 90, height - bottom - 14
     drawing = Drawing(width, height)
     drawing.add(String(0, height - 8, t["curve"], fontName=styles.font, fontSize=7.5))
-    drawing.add(Line(left, bottom, left + plot_w, bottom, strokeColor=RULE))
-    drawing.add(Line(left, bottom, left, bottom + plot_h, strokeColor=RULE))
+    drawing.add(Line(left, bottom, left + plot_w, bottom, strokeColor=layout.RULE))
+    drawing.add(Line(left, bottom, left, bottom + plot_h, strokeColor=layout.RULE))
     drawing.add(String(left - 4, bottom + plot_h - 3, "100%", fontName=styles.font, fontSize=6, textAnchor="end"))
     drawing.add(String(left - 4, bottom - 3, "0", fontName=styles.font, fontSize=6, textAnchor="end"))
     months = len(shown[0]["depletion_curve"])
@@ -148,65 +135,65 @@ def _curves(styles: Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Dr
         points: list[float] = []
         for m, p in enumerate(r["depletion_curve"], start=1):
             points += [left + plot_w * m / months, bottom + plot_h * p]
-        drawing.add(PolyLine([left, bottom] + points, strokeColor=ACCENT if n == 0 else RULE,
+        drawing.add(PolyLine([left, bottom] + points, strokeColor=layout.ACCENT if n == 0 else layout.RULE,
                              strokeWidth=1.2 if n == 0 else 0.7, strokeDashArray=None if n == 0 else [2, n]))
         drawing.add(String(left + plot_w + 4, bottom + plot_h * r["depletion_curve"][-1] - 2, r["subfund"],
                            fontName=styles.font, fontSize=6))
     return drawing
 
 
-def story(result: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Flowable]:
-    styles = Styles.of(font)
+def story(result: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> list[Flowable]:
+    styles = layout.Styles.of(font)
     t = L[meta.lang]
     scenario = result["scenario"]
-    flow: list[Flowable] = heading(styles, meta, [t["subtitle"].format(
+    flow: list[Flowable] = layout.heading(styles, meta, [t["subtitle"].format(
         scheme=result["scheme"], as_of=result["as_of"], loans=f"{result['loans']:,}")], font)
-    flow += [section(styles, t["scenario"]), kv_table(styles, [
+    flow += [layout.section(styles, t["scenario"]), layout.kv_table(styles, [
         (t["as_of"], scenario["as_of"]), (t["horizon"], str(scenario["horizon_months"])),
         (t["default_rate"], _rate_text(scenario["default_rate"])), (t["recovery_rate"], scenario["recovery_rate"]),
         (t["runs"], f"{scenario['runs']:,}"), (t["seed"], str(scenario["seed"])),
     ])]
     current, draft = result["current"], result["draft"]
-    flow += [section(styles, t["subfunds"]), _subfund_table(styles, t, current["subfunds"]), Spacer(1, 2),
+    flow += [layout.section(styles, t["subfunds"]), _subfund_table(styles, t, current["subfunds"]), Spacer(1, 2),
              _leverage(styles, t, current), Spacer(1, 4), _bars(styles, t, current["subfunds"])]
     curve = _curves(styles, t, current["subfunds"])
     if curve is not None:
         flow += [Spacer(1, 4), curve]
-    flow.append(section(styles, t["draft_subfunds"]))
+    flow.append(layout.section(styles, t["draft_subfunds"]))
     if draft is None:
         flow.append(styles.para(t["no_draft"]))
     else:
         flow += [_subfund_table(styles, t, draft["subfunds"]), Spacer(1, 2), _leverage(styles, t, draft),
                  Spacer(1, 4), _bars(styles, t, draft["subfunds"])]
-        flow += [section(styles, t["compare"]), comparison_table(styles, t, current, draft)]
-    flow += [section(styles, t["banks"]), data_table(styles, [
-        Column(t["bank"], "fixed"), Column(t["contingent"], "amount"), Column(t["expected"], "amount"),
-        Column(t["p95"], "amount"), Column(t["cap_used"], "amount")],
+        flow += [layout.section(styles, t["compare"]), comparison_table(styles, t, current, draft)]
+    flow += [layout.section(styles, t["banks"]), layout.data_table(styles, [
+        layout.Column(t["bank"], "fixed"), layout.Column(t["contingent"], "amount"), layout.Column(t["expected"], "amount"),
+        layout.Column(t["p95"], "amount"), layout.Column(t["cap_used"], "amount")],
         [[b["bank"], _money(b["contingent_liability"]), _money(b["expected_payout"]), _money(b["p95_payout"]),
           b["portfolio_cap_used"] or t["none"]] for b in current["banks"]], font_size=7.5)]
-    flow += [section(styles, t["steps"]), data_table(styles, [
-        Column(t["rule"]), Column(t["basis"], "fixed"), Column(t["loans"], "amount"),
-        Column(t["compensation"], "amount"), Column(t["reduced"], "amount")],
+    flow += [layout.section(styles, t["steps"]), layout.data_table(styles, [
+        layout.Column(t["rule"]), layout.Column(t["basis"], "fixed"), layout.Column(t["loans"], "amount"),
+        layout.Column(t["compensation"], "amount"), layout.Column(t["reduced"], "amount")],
         [[s["rule"], t[s["basis"]], f"{s['loans']:,}", _money(s["compensation"]),
           _money(s["reduced_by"]) if "reduced_by" in s else ""] for s in current["steps"]], font_size=7.5)]
     flow += [Spacer(1, 6), styles.para(t["note"], styles.small)]
     return flow
 
 
-def comparison_table(styles: Styles, t: dict[str, str], current: dict[str, Any], draft: dict[str, Any]) -> Flowable:
+def comparison_table(styles: layout.Styles, t: dict[str, str], current: dict[str, Any], draft: dict[str, Any]) -> Flowable:
     now = {r["subfund"]: parse_amount(r["expected_payout"]) for r in current["subfunds"]}
     then = {r["subfund"]: parse_amount(r["expected_payout"]) for r in draft["subfunds"]}
     rows = []
     for code in sorted(set(now) | set(then)):
         a, b = now.get(code, 0), then.get(code, 0)
         rows.append([code, format_grouped(a), format_grouped(b), ("+" if b > a else "") + format_grouped(b - a)])
-    return data_table(styles, [Column(t["subfund"], "fixed"), Column(t["current"], "amount"),
-                               Column(t["draft"], "amount"), Column(t["change"], "amount")], rows, font_size=7.5)
+    return layout.data_table(styles, [layout.Column(t["subfund"], "fixed"), layout.Column(t["current"], "amount"),
+                               layout.Column(t["draft"], "amount"), layout.Column(t["change"], "amount")], rows, font_size=7.5)
 
 
-def render(result: dict[str, Any], meta: StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
+def render(result: dict[str, Any], meta: layout.StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
     """Render the report into ``out``; returns its page count."""
-    return build_pdf(meta, font, story(result, meta, font), out)
+    return layout.build_pdf(meta, font, story(result, meta, font), out)
 
 
 __all__ = ["L", "TITLE", "render"]

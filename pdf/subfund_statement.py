@@ -9,27 +9,12 @@ checked equals opening + movements and the journal's own balance at the period e
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from reportlab.platypus import Flowable, Spacer
 
+from . import layout
 from .fonts import FontSetup
-from .layout import (
-    COMMON,
-    KIND_NAMES,
-    Column,
-    StatementMeta,
-    Styles,
-    build_pdf,
-    data_table,
-    heading,
-    kv_table,
-    money,
-    money_yuan,
-    name_of,
-    section,
-    verification_block,
-)
 
 TITLE = {"zh": "资金对账单", "en": "Sub-fund Statement"}
 
@@ -118,88 +103,93 @@ def movement_rows(data: dict[str, Any], lang: str) -> list[list[str]]:
     """The detail table's rows: opening, one per movement, then totals/closing."""
     t = L[lang]
     period, opening, totals, closing = data["period"], data["opening"], data["totals"], data["closing"]
-    rows = [[period["from"], "", name_of(KIND_NAMES, lang, "opening"), t["opening_row"], "", "", money(opening["total"])]]
+    rows = [[period["from"], "", layout.name_of(layout.KIND_NAMES, lang, "opening"), t["opening_row"], "", "",
+             layout.money(opening["total"])]]
     for m in data["movements"]:
         memo = m["memo"] or ""
         if m["reference"]:
             memo = f"{memo}（{t['ref']} {m['reference']}）" if lang == "zh" else f"{memo} ({t['ref']} {m['reference']})"
-        rows.append([m["date"], str(m["seq"]), name_of(KIND_NAMES, lang, m["kind"]), memo,
-                     money(m["available"]), money(m["reserved"]), money(m["balance"])])
-    rows.append([period["to"], "", "", t["closing_row"], money(totals["available"]), money(totals["reserved"]),
-                 money(closing["total"])])
+        rows.append([m["date"], str(m["seq"]), layout.name_of(layout.KIND_NAMES, lang, m["kind"]), memo,
+                     layout.money(m["available"]), layout.money(m["reserved"]), layout.money(m["balance"])])
+    rows.append([period["to"], "", "", t["closing_row"], layout.money(totals["available"]),
+                 layout.money(totals["reserved"]),
+                 layout.money(closing["total"])])
     return rows
 
 
 MOVEMENT_COLUMNS = ("date", "seq", "kind", "memo", "d_available", "d_reserved", "balance")
 
 
-def movement_columns(lang: str) -> list[Column]:
+def movement_columns(lang: str) -> list[layout.Column]:
     t = L[lang]
-    return [Column(t["date"], "fixed"), Column(t["seq"], "fixed"), Column(t["kind"], "fixed"),
-            Column(t["memo"], "text"), Column(t["d_available"], "amount"), Column(t["d_reserved"], "amount"),
-            Column(t["balance"], "amount")]
+    return [layout.Column(t["date"], "fixed"), layout.Column(t["seq"], "fixed"), layout.Column(t["kind"], "fixed"),
+            layout.Column(t["memo"], "text"), layout.Column(t["d_available"], "amount"),
+            layout.Column(t["d_reserved"], "amount"),
+            layout.Column(t["balance"], "amount")]
 
 
-def story(data: dict[str, Any], meta: StatementMeta, font: FontSetup) -> list[Flowable]:
+def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> list[Flowable]:
     lang = meta.lang
     t = L[lang]
-    styles = Styles.of(font)
+    styles = layout.Styles.of(font)
     subfund, period = data["subfund"], data["period"]
     opening, totals, closing, journal = data["opening"], data["totals"], data["closing"], data["journal"]
-    out: list[Flowable] = heading(
+    out: list[Flowable] = layout.heading(
         styles, meta, [t["subtitle"].format(code=subfund["code"], start=period["from"], end=period["to"])], font)
 
-    out.append(section(styles, t["basics"]))
-    out.append(kv_table(styles, [
+    out.append(layout.section(styles, t["basics"]))
+    out.append(layout.kv_table(styles, [
         (t["code"], subfund["code"]),
         (t["name"], subfund["name"]),
-        (t["owner"], name_of(OWNER_NAMES, lang, subfund["owner_type"])),
+        (t["owner"], layout.name_of(OWNER_NAMES, lang, subfund["owner_type"])),
         (t["region"], subfund["region"]),
         (t["period"], t["period_value"].format(start=period["from"], end=period["to"])),
-        (COMMON[lang]["as_of"], f"{period['to']} 24:00" if lang == "zh" else f"end of {period['to']}"),
+        (layout.COMMON[lang]["as_of"], f"{period['to']} 24:00" if lang == "zh" else f"end of {period['to']}"),
     ]))
 
-    out.append(section(styles, t["summary"]))
-    out.append(data_table(
+    out.append(layout.section(styles, t["summary"]))
+    out.append(layout.data_table(
         styles,
-        [Column(t["item"], "text"), Column(t["available"], "amount", min_width=95),
-         Column(t["reserved"], "amount", min_width=95), Column(t["total"], "amount", min_width=95)],
+        [layout.Column(t["item"], "text"), layout.Column(t["available"], "amount", min_width=95),
+         layout.Column(t["reserved"], "amount", min_width=95), layout.Column(t["total"], "amount", min_width=95)],
         [
-            [t["opening"], money(opening["available"]), money(opening["reserved"]), money(opening["total"])],
-            [t["movement"], money(totals["available"]), money(totals["reserved"]), money(totals["net"])],
-            [t["closing"], money(closing["available"]), money(closing["reserved"]), money(closing["total"])],
-            [t["journal"], money(journal["available"]), money(journal["reserved"]), money(journal["total"])],
+            [t["opening"], layout.money(opening["available"]), layout.money(opening["reserved"]),
+             layout.money(opening["total"])],
+            [t["movement"], layout.money(totals["available"]), layout.money(totals["reserved"]),
+             layout.money(totals["net"])],
+            [t["closing"], layout.money(closing["available"]), layout.money(closing["reserved"]),
+             layout.money(closing["total"])],
+            [t["journal"], layout.money(journal["available"]), layout.money(journal["reserved"]),
+             layout.money(journal["total"])],
         ],
         total_rows=2, font_size=8.5,
     ))
     out.append(Spacer(1, 3))
     out.append(styles.para(t["check_ok"], styles.small))
-    out.append(styles.para(t["reserved_note"].format(amount=money_yuan(closing["reserved"], lang)), styles.small))
+    out.append(styles.para(t["reserved_note"].format(amount=layout.money_yuan(closing["reserved"], lang)),
+                           styles.small))
 
-    out.append(section(styles, t["by_kind"]))
-    kind_rows = [[name_of(KIND_NAMES, lang, k["kind"]), str(k["count"]), money(k["available"]), money(k["reserved"]),
-                  money(k["net"])] for k in data["by_kind"]]
-    kind_rows.append([COMMON[lang]["dash"] if not kind_rows else ("合计" if lang == "zh" else "Total"),
-                      str(totals["count"]), money(totals["available"]), money(totals["reserved"]),
-                      money(totals["net"])])
-    out.append(data_table(
+    out.append(layout.section(styles, t["by_kind"]))
+    kind_rows = [[layout.name_of(layout.KIND_NAMES, lang, k["kind"]), str(k["count"]), layout.money(k["available"]),
+                  layout.money(k["reserved"]),
+                  layout.money(k["net"])] for k in data["by_kind"]]
+    kind_rows.append([layout.COMMON[lang]["dash"] if not kind_rows else ("合计" if lang == "zh" else "Total"),
+                      str(totals["count"]), layout.money(totals["available"]), layout.money(totals["reserved"]),
+                      layout.money(totals["net"])])
+    out.append(layout.data_table(
         styles,
-        [Column(t["kind"], "text"), Column(t["count"], "amount"), Column(t["d_available"], "amount", min_width=95),
-         Column(t["d_reserved"], "amount", min_width=95), Column(t["d_total"], "amount", min_width=95)],
+        [layout.Column(t["kind"], "text"), layout.Column(t["count"], "amount"),
+         layout.Column(t["d_available"], "amount", min_width=95),
+         layout.Column(t["d_reserved"], "amount", min_width=95), layout.Column(t["d_total"], "amount", min_width=95)],
         kind_rows, total_rows=1, font_size=8.5,
     ))
 
-    out.append(section(styles, t["details"]))
+    out.append(layout.section(styles, t["details"]))
     if not data["movements"]:
         out.append(styles.para(t["no_movements"], styles.small))
-    out.append(data_table(styles, movement_columns(lang), movement_rows(data, lang), total_rows=1))
-    out.append(verification_block(styles, meta))
+    out.append(layout.data_table(styles, movement_columns(lang), movement_rows(data, lang), total_rows=1))
+    out.append(layout.verification_block(styles, meta))
     return out
 
 
-def render(data: dict[str, Any], meta: StatementMeta, font: FontSetup, out: IO[bytes]) -> int:
-    """Write the statement into ``out``; returns the number of pages."""
-    return build_pdf(meta, font, story(data, meta, font), out)
-
-
-__all__ = ["MOVEMENT_COLUMNS", "TITLE", "movement_columns", "movement_rows", "render", "story"]
+__all__ = ["MOVEMENT_COLUMNS", "TITLE", "movement_columns", "movement_rows", "story"]

@@ -13,16 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
-
-import api
-import console
-from api import db, docs, routing, security
-from ledger.db import make_engine, make_sessionmaker
-from ledger.migrate import upgrade
-from ledger.statements.signing import SIGNER_INFO_KEY, StatementSigner
-
-from .commands import register_commands
 
 #: Settings read from the environment when set (SPEC §6, issue 2).
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RATELIMIT_STORAGE_URI",
@@ -32,6 +22,18 @@ ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "BUSINESS_DATE", "FUND_NAME", "RAT
 
 def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
     """The app; ``serving=False`` is the administrative CLI (see ``security.check_secret_key``)."""
+    # Imported here, not at the top: `ledger-admin --help` imports this package (for
+    # web.cli) and must not pay for the app's dependencies.
+    from flask_wtf.csrf import CSRFProtect
+
+    import api
+    import console
+    from api import db, docs, routing, security
+    from ledger.db import make_engine, make_sessionmaker
+    from ledger.migrate import upgrade
+
+    from .commands import register_commands
+
     app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path())
     routing.init_app(app)  # strict URL converters, before any route is registered
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
 def _configure_statement_signer(app: Flask) -> None:
     """Hand the bureau's PAdES signer (STATEMENT_SIGNING_P12) to the ledger's sessions:
     every statement they issue is then signed (ledger.statements.signing)."""
+    from ledger.statements.signing import SIGNER_INFO_KEY, StatementSigner
+
     path = app.config.get("STATEMENT_SIGNING_P12")
     if not path:
         return

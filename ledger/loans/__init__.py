@@ -56,6 +56,11 @@ Concurrency
 :class:`Registrar` is the registration engine shared by the API (one loan) and the
 bulk upload (thousands): reads are batched per transaction, writes deferred and sent
 as one executemany per table with ids allocated up front; the checks are identical.
+
+Modules: ``requests`` (a registration as sent, checks needing no database),
+``statuses`` (statuses and event transitions), ``pool`` (payer sub-funds and their
+balance), ``npl`` (NPL figures and reports), ``registrar`` (the engine),
+``events`` (repayment, default, repaid, cancel), ``listing`` (reads).
 """
 
 from __future__ import annotations

@@ -59,11 +59,15 @@ def create_bank_command(code: str, name: str) -> None:
 @click.command("create-user")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
-              help="A role; repeat for several.")
-@click.option("--bank", "bank_code", help="The bank a user with the bank role acts for.")
+              help="A role; repeat for several bureau roles. 'bank' is exclusive: no other role with it.")
+@click.option("--bank", "bank_code", help="The bank a user with the bank role acts for (only with --role bank).")
 @with_appcontext
 def create_user_command(name: str, roles: tuple[str, ...], bank_code: str | None) -> None:
-    """Create user NAME with roles; prints the API token on the last line."""
+    """Create user NAME with roles; prints the API token on the last line.
+
+    The bank role is exclusive (SPEC §4): a bank user holds no other role, and a bureau
+    user acts for no bank; either mix is refused (exclusive_bank_role).
+    """
     from ledger import auth
 
     with cli_session() as session:

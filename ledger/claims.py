@@ -245,8 +245,14 @@ def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str
         # The claim is the bank's report of the default: record it as the loan event it
         # is (a default event, its loan.default audit entry, the outstanding at default),
         # exactly as POST /loans/{id}/events would.
-        record_event(session, loan.id, bank_id=bank_id, type="default", on=data.default_on,
-                     amount=data.outstanding_principal, today=today, actor=actor)
+        try:
+            record_event(session, loan.id, bank_id=bank_id, type="default", on=data.default_on,
+                         amount=data.outstanding_principal, today=today, actor=actor)
+        except ValidationFailed as exc:
+            # The event's "on" is the claim's default_on (e.g. a period the bank's
+            # statement closed): name the claim's field.
+            messages = [m for ms in (exc.errors or {}).values() for m in ms] or [exc.message]
+            raise _refuse([{"code": exc.code, "field": "default_on", "message": m} for m in messages]) from None
     set_loan_status(session, loan, allowed_from=CLAIMABLE_LOAN_STATUSES, to="claimed",
                      values={"default_on": data.default_on})
     claim = Claim(

@@ -139,3 +139,16 @@ def test_a_loan_event_is_not_dated_inside_the_banks_closed_period(app, client, w
     r = client.post(f"/api/v1/loans/{loan.id}/events", json={"type": "default", "on": "2026-07-03"},
                     headers=world["bank"])
     assert r.status_code == 422 and "on" in r.json["errors"]
+
+
+def test_a_claim_reporting_a_default_inside_the_banks_closed_period_names_default_on(app, client, world, make_loan,
+                                                                                     session):
+    loan = make_loan("BANK-A", region="440703", categories=["tech_sme"], principal=1_000_000_00)
+    assert client.get("/api/v1/banks/BANK-A/statement.pdf?from=2026-03-01&to=2026-06-30",
+                      headers=world["admin"]).status_code == 200
+    app.config["BUSINESS_DATE"] = "2026-07-02"
+    before = row_counts(session)
+    r = submit(client, world, loan.id, "900000.00", default_on="2026-03-01", key="late")
+    assert (r.status_code, r.json["code"]) == (422, "claim_refused")
+    assert [(d["code"], d["field"]) for d in r.json["details"]] == [("period_closed", "default_on")]
+    assert row_counts(session)[:2] == before[:2]

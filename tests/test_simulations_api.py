@@ -244,3 +244,32 @@ def test_loans_already_defaulted_are_paid_whatever_the_scenario(client, make_ban
     paid = {row["subfund"]: (row["expected_payout"], row["p99_payout"]) for row in answer["current"]["subfunds"]}
     assert paid == {"GD-PROV": ("1050000.00", "1050000.00"), "CITY-440700": ("630000.00", "630000.00"),
                     "INS-PICC": ("420000.00", "420000.00")}
+
+
+def test_a_running_simulation_leaves_the_ledger_writable(client, portfolio, auditor, database_url, monkeypatch):
+    """On SQLite a request's writing session holds the database's write lock: a simulation
+    must end that transaction before it runs, or every writer would wait for it."""
+    import sqlite3
+
+    from ledger import simulations as service
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL readers never block writers")
+    path = database_url.removeprefix("sqlite:///")
+    seen = []
+    real = service.simulation.simulate
+
+    def simulate_while_writing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the request held it
+            other.execute("ROLLBACK")
+            seen.append("wrote")
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.simulation, "simulate", simulate_while_writing)
+    r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "GD-KJD", "scenario": scenario()})
+    assert r.status_code == 200, r.json
+    assert seen == ["wrote"]

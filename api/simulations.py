@@ -25,14 +25,18 @@ MAX_LOAN_RUNS = 200_000_000
 _PROBABILITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,6})?$", "example": "0.02"}
 
 
-class DefaultRateTableIn(Schema):
-    default = fields.String(required=True, metadata=_PROBABILITY)
-    banks = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
-                        metadata={"description": "bank code -> probability (most specific)"})
-    regions = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
-                          metadata={"description": "region code prefix (1-6 digits) -> probability; longest wins"})
-    categories = fields.Dict(keys=fields.String(), values=fields.String(metadata=_PROBABILITY),
-                             metadata={"description": "category -> probability; the highest of the loan's wins"})
+_RATE_TABLE = {
+    "type": "object", "required": ["default"], "additionalProperties": False,
+    "properties": {
+        "default": _PROBABILITY,
+        "banks": {"type": "object", "additionalProperties": _PROBABILITY,
+                  "description": "bank code -> probability (most specific)"},
+        "regions": {"type": "object", "additionalProperties": _PROBABILITY,
+                    "description": "region code prefix (1-6 digits) -> probability; the longest wins"},
+        "categories": {"type": "object", "additionalProperties": _PROBABILITY,
+                       "description": "category -> probability; the highest of the loan's wins"},
+    },
+}
 
 
 class ScenarioIn(Schema):
@@ -42,7 +46,7 @@ class ScenarioIn(Schema):
     # which names the offending entry (scenario.default_rate.regions.4405).
     default_rate = fields.Raw(required=True, metadata={
         "description": "Probability of default over the horizon: a decimal string, or a table",
-        "oneOf": [_PROBABILITY, {"$ref": "#/components/schemas/DefaultRateTableIn"}]})
+        "oneOf": [_PROBABILITY, _RATE_TABLE]})
     recovery_rate = fields.String(required=True, validate=validate.Regexp(r"^[0-9]+(\.[0-9]{1,4})?$"),
                                   metadata={"example": "0.30",
                                             "description": "Share of the eligible loss recovered after default"})

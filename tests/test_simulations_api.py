@@ -273,3 +273,24 @@ def test_a_running_simulation_leaves_the_ledger_writable(client, portfolio, audi
     r = client.post("/api/v1/simulations", headers=auditor, json={"scheme": "GD-KJD", "scenario": scenario()})
     assert r.status_code == 200, r.json
     assert seen == ["wrote"]
+
+
+def test_the_openapi_document_describes_the_scenario_without_dangling_references(client):
+    spec = client.get("/api/v1/openapi.json").json
+    refs: list[str] = []
+
+    def walk(node):  # type: ignore[no-untyped-def]
+        if isinstance(node, dict):
+            refs.extend(v for k, v in node.items() if k == "$ref" and isinstance(v, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    components = spec["components"]["schemas"]
+    assert [r for r in refs if r.startswith("#/components/schemas/")
+            and r.removeprefix("#/components/schemas/") not in components] == []
+    rate = components["ScenarioIn"]["properties"]["default_rate"]
+    assert [option.get("type") for option in rate["oneOf"]] == ["string", "object"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ledger import asof
 from ledger import subfunds as service
@@ -160,7 +160,8 @@ class Contributions(MethodView):
 @blp.route("/<code>/movements")
 class Movements(MethodView):
     @require_roles(*BUREAU_READ)
-    @blp.arguments(CursorQuery, location="query")
+    # unknown=RAISE: ``?page=2`` from a page-number client is refused, not answered with page 1.
+    @blp.arguments(CursorQuery, location="query", unknown=RAISE)
     @blp.response(200, cursor_page_schema(MovementOut, "MovementPage"))
     def get(self, query, code: str):  # type: ignore[no-untyped-def]
         """Journal movements touching the sub-fund, oldest first, with the balances after each.

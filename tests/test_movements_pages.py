@@ -192,3 +192,11 @@ def test_a_movements_page_reads_no_history_before_it_on_postgresql(pg_client):
             assert _history_bounded(plan, "postgresql"), plan
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM journal_postings WHERE balance_after IS NULL")) == 0
+
+
+def test_page_numbers_are_refused_not_ignored(client, session, auditor):
+    """Movements have cursors, not page numbers: ``?page=2`` must not quietly answer page 1."""
+    _busy(session, contributions=2)
+    r = client.get("/api/v1/subfunds/GD-PROV/movements?page=2", headers=auditor)
+    assert r.status_code in (400, 422)
+    assert "page" in str(r.json)

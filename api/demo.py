@@ -64,3 +64,27 @@ def demo_command() -> None:
     click.echo("Console logins at /console/ (passwords shown once):")
     for name, password in console_logins:
         click.echo(f"  {name:<14} {password}")
+    _demo_signing_material()
+
+
+def _demo_signing_material() -> None:
+    """The checkpoint key and a self-signed statement certificate in the instance folder
+    (SPEC §5.1); a real bureau uses its own certificate (STATEMENT_SIGNING_P12)."""
+    from flask import current_app
+
+    from ledger import checkpoints
+    from ledger.statements.signing import make_self_signed_pkcs12
+    from verifier.signing import key_id_of
+
+    key_path = checkpoints.key_path(current_app.instance_path, current_app.config.get("SIGNING_KEY_PATH"))
+    key = checkpoints.load_key(key_path, create=True)
+    click.echo(f"Checkpoint signing key {key_path} (key_id {key_id_of(key.public_key())}).")
+    configured = current_app.config.get("STATEMENT_SIGNING_P12")
+    if configured:
+        click.echo(f"Statements are signed with {configured}.")
+        return
+    p12 = key_path.parent / "bureau-demo.p12"  # beside the checkpoint key
+    if not p12.exists():
+        make_self_signed_pkcs12(p12, "demo")
+    click.echo(f"Self-signed demo certificate {p12}: sign statements with "
+               f"STATEMENT_SIGNING_P12={p12} STATEMENT_SIGNING_PASSPHRASE=demo (environment or instance/config.py).")

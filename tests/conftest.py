@@ -171,8 +171,10 @@ def pg_url(postgresql_database: Database) -> str:
 
 
 @pytest.fixture
-def app(database_url: str):  # type: ignore[no-untyped-def]
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE})
+def app(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    # Signing material (checkpoint key, the demo's certificate) in the test's own folder.
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE,
+                      "SIGNING_KEY_PATH": str(tmp_path / "signing" / "checkpoint-ed25519.pem")})
     yield app
     app.extensions["ledger_engine"].dispose()
 

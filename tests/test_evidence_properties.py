@@ -10,12 +10,13 @@ a few examples on SQLite, each on its own copy of the migrated database.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Uuid, bindparam, text
 
 from ledger import auth, checkpoints, journal, subfunds, verification
 from ledger.db import make_engine, make_sessionmaker
@@ -67,10 +68,13 @@ def _rewrite_posting(connection, seq: int) -> bool:  # type: ignore[no-untyped-d
     if not entry["journal"]:
         return False
     ref = entry["journal"][0]
+    txn = {"t": uuid.UUID(ref["id"])}  # bound as the column type (SQLite stores 32 hex digits)
     rows = connection.execute(text(
         "SELECT p.id, p.account_id, p.amount, a.code, a.normal_side FROM journal_postings p "
-        "JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = :t"), {"t": ref["id"]}).all()
-    header = connection.execute(text("SELECT * FROM journal_transactions WHERE id = :t"), {"t": ref["id"]}).mappings().one()
+        "JOIN accounts a ON a.id = p.account_id WHERE p.transaction_id = :t").bindparams(bindparam("t", type_=Uuid)),
+        txn).all()
+    header = connection.execute(text("SELECT kind, effective_on, memo, reference FROM journal_transactions "
+                                     "WHERE id = :t").bindparams(bindparam("t", type_=Uuid)), txn).mappings().one()
     legs = []
     for posting_id, account_id, amount, code, side in rows:
         delta = 100 if amount > 0 else -100
@@ -80,7 +84,7 @@ def _rewrite_posting(connection, seq: int) -> bool:  # type: ignore[no-untyped-d
         legs.append((code, amount + delta))
     digest = postings_digest(id=ref["id"], kind=header["kind"], effective_on=str(header["effective_on"])[:10],
                              memo=header["memo"] or "", reference=header["reference"],
-                             reverses=header["reverses_id"], postings=legs)
+                             reverses=None, postings=legs)  # these operations reverse nothing
     set_json(connection, seq, "journal", [{**ref, "sha256": digest}, *entry["journal"][1:]])
     return True
 

@@ -95,7 +95,7 @@ MATRIX = {
 }
 PATH_VALUES = {"{claim_id}": "1", "{code}": "BANK-A", "{version}": "1", "{credit_code}": "91440703MA00000001",
                "{loan_id}": "1", "{number}": "BCJ-2026-000001", "{fmt}": "csv",
-               "{webhook_id}": "1", "{document_id}": "1", "{bank}": "BANK-A", "{token_id}": "999"}
+               "{webhook_id}": "1", "{document_id}": "1", "{bank}": "BANK-A", "{token_id}": "999", "{report_id}": "1"}
 
 
 def test_the_matrix_names_every_operation(client):

@@ -6,6 +6,7 @@ import secrets
 from datetime import date
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .cli import EXAMPLE_RULES, cli_actor, cli_session
@@ -19,7 +20,8 @@ DEMO_SUBFUNDS = [
     ("INS-PICC", "人保财险风险分担子基金", "insurer", "440000", 80_000_000_00),
     ("COUNTY-440781", "台山市子基金", "county", "440781", 10_000_000_00),
 ]
-DEMO_BANKS = [("ICBC-GD", "中国工商银行广东省分行"), ("CCB-JM", "中国建设银行江门分行")]
+DEMO_BANKS = [("ICBC-GD", "中国工商银行广东省分行"), ("CCB-JM", "中国建设银行江门分行"),
+              ("ABC-DG", "中国农业银行东莞分行"), ("GDRCB-ST", "汕头农村商业银行")]
 DEMO_USERS = [("reviewer1", ["reviewer"]), ("approver1", ["approver"]), ("admin1", ["fund_admin"]),
               ("auditor1", ["auditor"])]
 
@@ -30,7 +32,9 @@ def demo_command() -> None:
     """Load the example schemes, demo banks, users and funded sub-funds (once); prints every token."""
     from sqlalchemy import select
 
-    from ledger import auth, passwords, subfunds
+    from ledger import auth, clock, passwords, subfunds
+
+    from .demo_history import load_history, summary
     from ledger.models import Bank
     from ledger.schemes import load_rule_files
 
@@ -56,8 +60,12 @@ def demo_command() -> None:
             subfunds.contribute(session, code, amount=amount, received_on=date(2026, 1, 5),
                                 reference=f"DEMO-{code}-OPENING", actor=actor)
         published = load_rule_files(session, EXAMPLE_RULES, actor=actor)
+        session.flush()
+        # A year of history through the ledger's services (api/demo_history.py).
+        history = load_history(session, today=clock.today(current_app.config["BUSINESS_DATE"]), actor=actor)
     for name, outcome in published:
         click.echo(f"Rules {name}: {outcome}")
+    click.echo(summary(history))
     click.echo("Demo data loaded. API tokens (shown once, stored only as hashes):")
     for name, roles, token in tokens:
         click.echo(f"  {name:<14} {roles:<11} {token}")

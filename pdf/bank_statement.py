@@ -63,6 +63,12 @@ L = {
         "ytd": "本年累计批准（元）",
         "left": "剩余额度（元）",
         "no_cap": "未设定",
+        "portfolio": "组合补偿上限（portfolio_cap_rate，按放款年度）：",
+        "vintage": "放款年度",
+        "rate": "上限比例",
+        "registered_amount": "备案本金（元）",
+        "ytd_vintage": "已批准（元）",
+        "utilisation": "使用率",
         "paid_list": "六、本期支付补偿明细",
         "claim": "理赔编号",
         "loan": "贷款编号",
@@ -117,6 +123,12 @@ L = {
         "ytd": "Approved this year (CNY)",
         "left": "Remaining (CNY)",
         "no_cap": "not set",
+        "portfolio": "Portfolio cap (portfolio_cap_rate) by disbursement year:",
+        "vintage": "Vintage",
+        "rate": "Rate",
+        "registered_amount": "Registered (CNY)",
+        "ytd_vintage": "Approved (CNY)",
+        "utilisation": "Used",
         "paid_list": "6. Compensation paid in the period",
         "claim": "Claim",
         "loan": "Loan",
@@ -223,6 +235,19 @@ def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> 
         ))
     else:
         out.append(styles.para(layout.COMMON[lang]["none"]))
+    portfolio = data.get("portfolio_caps") or []
+    if portfolio:
+        out.append(styles.para(t["portfolio"], styles.small))
+        out.append(layout.data_table(
+            styles,
+            [layout.Column(t["scheme"], "text"), layout.Column(t["vintage"], "fixed"),
+             layout.Column(t["rate"], "fixed"), layout.Column(t["registered_amount"], "amount", min_width=90),
+             layout.Column(t["cap"], "amount", min_width=80), layout.Column(t["ytd_vintage"], "amount", min_width=80),
+             layout.Column(t["utilisation"], "fixed")],
+            [[p["scheme"], str(p["vintage"]), p["rate"], layout.money(p["registered"]), layout.money(p["cap"]),
+              layout.money(p["approved"]), p["utilisation"] or dash] for p in portfolio],
+            font_size=8.5,
+        ))
 
     out.append(layout.section(styles, t["paid_list"]))
     paid = data["paid_claims"]

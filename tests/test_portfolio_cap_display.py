@@ -47,3 +47,17 @@ def test_vintage_cap_and_utilisation(client, make_bank, make_user, make_loan, se
     html = client.get("/console/banks").get_data(as_text=True)
     assert 'data-bank="BANK-A"' in html and 'data-vintage="2026"' in html
     assert "400,000.00" in html and "1.0000" in html and "<svg" in html
+
+
+def test_the_bank_statement_shows_the_portfolio_cap(client, make_bank, make_user, make_loan):
+    import io
+
+    from pypdf import PdfReader
+
+    bank = bearer(make_bank("BANK-A"))
+    admin = bearer(make_user("fund_admin"))
+    make_loan("BANK-A", region="440703", categories=["tech_sme"], principal=5_000_000_00)
+    r = client.get("/api/v1/banks/BANK-A/statement.pdf?from=2026-06-01&to=2026-06-30", headers=admin)
+    assert r.status_code == 200, r.data[:300]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages)
+    assert "组合补偿上限" in text and "400,000.00" in text and "5,000,000.00" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
@@ -126,6 +127,42 @@ def _claim_status_at(claim: Claim, events: list[ClaimEvent], end: datetime) -> s
     return before[-1].to_status if before else "submitted"
 
 
+def _portfolio_caps(session: Session, loans: list[tuple[Loan, str, int]], claims: Sequence[Claim],
+                    status_at_end: dict[int, str], approved_on: Any) -> list[dict[str, Any]]:
+    """The bank's portfolio cap per scheme and vintage at the period end (SPEC §3.1 step 5,
+    ``ledger.portfolio``): principal registered with disbursement in the year (loans not
+    cancelled by then), ROUND_HALF_UP(rate x it), and what was approved on the vintage and
+    still stood at the period end. The rate is that of the vintage's latest rule version."""
+    from rules import portfolio_cap
+
+    from ..schemes import ruleset_of
+
+    vintages: dict[tuple[int, int], dict[str, Any]] = {}
+    loan_year = {}
+    for loan, status, _outstanding in loans:
+        loan_year[loan.id] = (loan.scheme_id, loan.disbursed_on.year)
+        if status == "cancelled":
+            continue
+        entry = vintages.setdefault(loan_year[loan.id], {"registered": 0, "version_id": 0, "approved": 0})
+        entry["registered"] += loan.principal
+        entry["version_id"] = max(entry["version_id"], loan.rule_version_id)
+    for claim in claims:
+        key = loan_year.get(claim.loan_id)
+        if key in vintages and status_at_end[claim.id] in ("approved", "paid") and approved_on(claim) is not None:
+            vintages[key]["approved"] += claim.approved_amount or 0
+    out = []
+    for (scheme_id, year), entry in sorted(vintages.items()):
+        rate = ruleset_of(session.get_one(RuleVersion, entry["version_id"])).claims.portfolio_cap_rate
+        if rate is None:
+            continue
+        cap = portfolio_cap(rate, entry["registered"])
+        out.append({"scheme": session.get_one(Scheme, scheme_id).code, "vintage": year, "rate": format(rate, "f"),
+                    "registered": entry["registered"], "cap": cap, "approved": entry["approved"],
+                    "left": max(cap - entry["approved"], 0),
+                    "utilisation": ratio_text(Fraction(entry["approved"], cap)) if cap else None})
+    return out
+
+
 def bank_statement_data(session: Session, code: str, period: Period, *, today: date) -> tuple[dict[str, Any], datetime]:
     """Claims, money, principal, NPL ratio and caps of one bank: 银行对账单."""
     bank = get_bank(session, code)
@@ -240,6 +277,8 @@ def bank_statement_data(session: Session, code: str, period: Period, *, today: d
             "cap_remaining": max(cap - ytd, 0) if cap is not None else None,
         })
 
+    portfolio_caps = _portfolio_caps(session, loans, claims, status_at_end, approved_on)
+
     loan_of = {loan.id: loan for loan, _s, _o in loans}
     paid_claims = []
     for c in sorted(paid, key=lambda c: (c.paid_on, c.id)):
@@ -256,6 +295,7 @@ def bank_statement_data(session: Session, code: str, period: Period, *, today: d
                          "approved": sum(r["approved"] for r in claims_by_status)},
         "activity": activity,
         "schemes": schemes,
+        "portfolio_caps": portfolio_caps,
         "paid_claims": paid_claims,
         "as_of": end.isoformat(),
     }

@@ -267,7 +267,7 @@ def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> 
     else:
         out.append(styles.para(t["no_paid"]))
 
-    out.append(layout.verification_block(styles, meta))
+    out.append(layout.verification_block(styles, meta, data.get("checkpoint")))
     return out
 
 

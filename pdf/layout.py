@@ -81,6 +81,8 @@ COMMON = {
             "SHA-256 为 {state}。将 PDF 原文件提交至 POST /api/v1/statements/verify 或运行 "
             "ledger-admin verify-statement 即可核验真伪。"
         ),
+        "checkpoint": ("最新审计检查点：第 {seq} 条记录，链头 {head}，签发于 {issued_at}（密钥 {key_id}，签名 "
+                       "{signature}）。请留存，日后可用 ledger-admin verify --checkpoint 证明历史未被改写。"),
         "font_missing": "警告：本机未找到可嵌入的中文字体，中文无法显示（CJK font missing）。",
         "none": "无",
         "dash": "—",
@@ -98,6 +100,9 @@ COMMON = {
             "register and the hash-chained audit log; the ledger state it reflects has SHA-256 {state}. Verify the "
             "original PDF with POST /api/v1/statements/verify or ledger-admin verify-statement FILE."
         ),
+        "checkpoint": ("Latest audit checkpoint: entry {seq}, head {head}, issued {issued_at} (key {key_id}, "
+                       "signature {signature}). Keep it: ledger-admin verify --checkpoint proves later that history "
+                       "up to it was not rewritten."),
         "font_missing": "Warning: no embeddable CJK font was found; Chinese text cannot be displayed (CJK font missing).",
         "none": "none",
         "dash": "—",
@@ -519,10 +524,13 @@ def _longest(values: set[str]) -> list[str]:
     return [v for v in values if len(v) >= longest - 1]
 
 
-def verification_block(styles: Styles, meta: StatementMeta) -> Flowable:
-    """How to check the statement: its number, the state hash, where to verify."""
+def verification_block(styles: Styles, meta: StatementMeta, checkpoint: dict | None = None) -> Flowable:  # type: ignore[type-arg]
+    """How to check the statement: its number, the state hash, where to verify; and the
+    latest signed audit checkpoint, for the reader to keep."""
     labels = COMMON[meta.lang]
     text = labels["verify_text"].format(title=meta.title, number=meta.number, state=meta.state_sha256)
+    if checkpoint:
+        text += " " + labels["checkpoint"].format(**checkpoint)
     rule = Table([[""]], colWidths=[FRAME_WIDTH], rowHeights=[3])
     rule.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, 0), 0.6, ACCENT)]))
     return KeepTogether([Spacer(1, 4), rule, styles.para(f"{labels['verify_title']}：{text}" if meta.lang == "zh"

@@ -188,7 +188,7 @@ def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> 
     if not data["movements"]:
         out.append(styles.para(t["no_movements"], styles.small))
     out.append(layout.data_table(styles, movement_columns(lang), movement_rows(data, lang), total_rows=1))
-    out.append(layout.verification_block(styles, meta))
+    out.append(layout.verification_block(styles, meta, data.get("checkpoint")))
     return out
 
 

@@ -342,3 +342,22 @@ def test_offline_verifier_names_a_rewritten_posting(tmp_path, cli, engine, kept)
     assert code == 1
     assert "FAILED  journal: transaction" in output and "was altered" in output
     assert "FAILED  balances: account subfund:GD-PROV" in output  # the cache was left as it was
+
+
+def test_bank_and_subfund_statements_print_the_latest_checkpoint(ledger_app, kept):
+    import re
+
+    from ledger import statements
+
+    from .evidence_world import FUND, TODAY
+    from .test_statements_pdf import text_of
+
+    checkpoint = json.loads(kept.read_text())
+    for kind, scope in (("subfund", "GD-PROV"), ("bank", "CCB-JM")):
+        with ledger_app.extensions["ledger_sessions"]() as session:
+            _row, data = statements.issue_statement(session, kind, scope, (TODAY.replace(day=1), TODAY), "en",
+                                                    "auditor", FUND, today=TODAY)
+            session.commit()
+        flat = re.sub(r"\s+", "", text_of(data))
+        assert f"Latestauditcheckpoint:entry{checkpoint['seq']},head{checkpoint['head']}" in flat, kind
+        assert checkpoint["signature"].replace(" ", "") in flat

@@ -44,6 +44,13 @@ class Prepared:
                              state_sha256=self.state_sha256, as_of=self.as_of, subject=self.subject)
 
 
+def _latest_checkpoint(session: Session) -> dict[str, Any] | None:
+    from .. import checkpoints
+
+    row = checkpoints.latest(session)
+    return None if row is None else {**checkpoints.as_dict(row)}
+
+
 def state_hash(kind: str, scope: str, period: Period | None, lang: str, fund_name: str, data: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of exactly what the statement shows."""
     document = {
@@ -80,6 +87,11 @@ def prepare(session: Session, kind: str, scope: str, period: Period | None, lang
             data, as_of = subfund_statement_data(session, scope, period)
         else:
             data, as_of = bank_statement_data(session, scope, period, today=today)
+        checkpoint = _latest_checkpoint(session)
+        if checkpoint is not None:
+            # Hands the chain's head to banks and sub-fund owners with every statement
+            # (SPEC §5.1): kept outside, it later proves history was not rewritten.
+            data = {**data, "checkpoint": checkpoint}
         subject = f"{kind} {scope}, {period.start.isoformat()} to {period.end.isoformat()}"
     else:
         raise ValidationFailed(f"Statement kinds are {', '.join(KINDS)}.", code="invalid_kind",

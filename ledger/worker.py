@@ -123,8 +123,9 @@ class Worker:
         except IntegrityError:
             return 0  # two workers created the cursor row at once; the next round goes on
 
-    def claim(self) -> list[int]:
-        """Take up to ``claim_size`` due deliveries under a lease; returns their ids."""
+    def claim(self) -> list[WebhookDelivery]:
+        """Take up to ``claim_size`` due deliveries under a lease; returns them (detached,
+        with their webhook and event loaded, so delivering reads nothing more)."""
         self.fan_out()
         now = self.clock()
         with self.sessions() as session, session.begin():
@@ -136,18 +137,19 @@ class Worker:
                 .limit(self.settings.claim_size)
                 .with_for_update(skip_locked=True)
             ))
-            if ids:
-                session.execute(update(WebhookDelivery.__table__).where(WebhookDelivery.id.in_(ids))
-                                .values(lease_until=now + self.settings.lease, lease_owner=self.name))
-        return ids
+            if not ids:
+                return []
+            session.execute(update(WebhookDelivery.__table__).where(WebhookDelivery.id.in_(ids))
+                            .values(lease_until=now + self.settings.lease, lease_owner=self.name))
+            claimed = list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+                                           .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)))
+            session.expunge_all()
+        return claimed
 
     # -- one delivery -------------------------------------------------------------------
 
-    def deliver(self, delivery_id: int) -> Outcome | None:
-        with self.sessions() as session:
-            delivery = session.get_one(WebhookDelivery, delivery_id)
-            hook, event = delivery.webhook, delivery.event
-            session.expunge_all()
+    def deliver(self, delivery: WebhookDelivery) -> Outcome | None:
+        delivery_id, hook, event = delivery.id, delivery.webhook, delivery.event
         if hook.deleted_at is not None:
             self._finish(delivery_id, None)
             return None
@@ -232,14 +234,14 @@ class Worker:
         if self._reports_due():
             self.flag_missing_reports()
         while not (stop and stop.is_set()):
-            ids = self.claim()
-            if not ids:
+            claimed = self.claim()
+            if not claimed:
                 break
-            for delivery_id in ids:
+            for n, delivery in enumerate(claimed):
                 if stop and stop.is_set():
-                    self._release(ids[ids.index(delivery_id):])
+                    self._release([d.id for d in claimed[n:]])
                     return made
-                if self.deliver(delivery_id) is not None:
+                if self.deliver(delivery) is not None:
                     made += 1
         return made
 

@@ -501,6 +501,35 @@ def check_balances(session: Session) -> list[BalanceMismatch]:
     ]
 
 
+@dataclass(frozen=True)
+class RunningBalanceBreak:
+    account: str
+    posting_id: int
+    stored: int | None
+    recomputed: int
+
+
+def running_balance_breaks(session: Session, *, limit: int = 100) -> list[RunningBalanceBreak]:
+    """Postings whose stored ``balance_after`` differs from the running sum of their
+    account's postings up to them (in journal order); empty when movements pages and
+    their running balances can be trusted. Reads the whole journal: a check, not a path."""
+    signed = case((Account.normal_side == DEBIT, Posting.amount), else_=-Posting.amount)
+    running = (
+        select(Account.code.label("code"), Posting.id.label("posting_id"), Posting.balance_after.label("stored"),
+               func.sum(signed).over(partition_by=Posting.account_id, order_by=Posting.id).label("recomputed"))
+        .join(Account, Account.id == Posting.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(running)
+        .where(or_(running.c.stored.is_(None), running.c.stored != running.c.recomputed))
+        .order_by(running.c.posting_id)
+        .limit(limit)
+    ).all()
+    return [RunningBalanceBreak(code, int(pid), None if stored is None else int(stored), int(recomputed))
+            for code, pid, stored, recomputed in rows]
+
+
 def unbalanced_transactions(session: Session) -> list[uuid.UUID]:
     """Transactions whose postings do not sum to zero (the triggers make this empty)."""
     rows = session.execute(

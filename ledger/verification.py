@@ -177,6 +177,16 @@ def balances_check(ctx: Context) -> tuple[int, list[str]]:
     return accounts, problems
 
 
+@check("running_balances", "Every posting's balance_after is its account's running sum up to it")
+def running_balances_check(ctx: Context) -> tuple[int, list[str]]:
+    breaks = journal.running_balance_breaks(ctx.session)
+    problems = [f"posting {b.posting_id} on {b.account}: stored balance_after "
+                f"{'none' if b.stored is None else format_amount(b.stored)}, running sum {format_amount(b.recomputed)}"
+                for b in breaks]
+    postings = ctx.session.scalar(select(Posting.id).order_by(Posting.id.desc()).limit(1)) or 0
+    return postings, problems
+
+
 @check("claims", "Claims' approved amounts, payer lines and statuses agree with their journal transactions and the chain")
 def claims_check(ctx: Context) -> tuple[int, list[str]]:
     return claim_problems(ctx.session)

@@ -200,3 +200,32 @@ def test_page_numbers_are_refused_not_ignored(client, session, auditor):
     r = client.get("/api/v1/subfunds/GD-PROV/movements?page=2", headers=auditor)
     assert r.status_code in (400, 422)
     assert "page" in str(r.json)
+
+
+def test_verify_checks_every_running_balance(session):
+    """``ledger-admin verify``'s running_balances check: clean after real movements,
+    and it names a posting written with a wrong balance_after."""
+    import uuid
+
+    from sqlalchemy import insert
+
+    from ledger import verification
+    from ledger.models import JournalTransaction, Posting
+
+    _busy(session, contributions=3)
+    assert journal.running_balance_breaks(session) == []
+    assert verification.run(session, only={"running_balances"}).ok
+    available = journal.get_account(session, "subfund:GD-PROV:available")
+    contributions = journal.get_account(session, "subfund:GD-PROV:contributions")
+    txn = uuid.uuid4()
+    session.execute(insert(Posting.__table__), [
+        {"transaction_id": txn, "account_id": available.id, "amount": 1_00, "balance_after": 1},
+        {"transaction_id": txn, "account_id": contributions.id, "amount": -1_00,
+         "balance_after": contributions.balance + 1_00}])
+    session.execute(insert(JournalTransaction.__table__), {"id": txn, "kind": "contribution",
+                                                           "effective_on": date(2026, 1, 6), "memo": ""})
+    session.commit()
+    breaks = journal.running_balance_breaks(session)
+    assert [(b.account, b.stored) for b in breaks] == [("subfund:GD-PROV:available", 1)]
+    result = verification.run(session, only={"running_balances"}).first("running_balances")
+    assert not result.ok and "subfund:GD-PROV:available" in result.problem

@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.clock import BUSINESS_TZ
 from rules.money import AmountError, format_grouped, parse_amount, ratio_text
+from rules.regions import region_label
 
 
 def to_fen(value: Any) -> int | None:
@@ -57,3 +58,4 @@ def init_app(app: Any) -> None:
     app.add_template_filter(date_text, "isodate")
     app.add_template_filter(ratio_display, "ratio")
     app.add_template_filter(ratio4_display, "ratio4")
+    app.add_template_filter(region_label, "region")  # 440703 江门市蓬江区 (SPEC §2)

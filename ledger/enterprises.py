@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules import Violation
-from rules.regions import region_problem
+from rules.regions import region_problem, unknown_region_problem
 
 from . import audit, creditcode
 from .db import allocate_ids
@@ -121,9 +121,10 @@ def check_enterprise(
         found.append(Violation("required", "name", "the enterprise's registered name is required"))
     elif len(clean_name) > NAME_MAX:
         found.append(Violation("too_long", "name", f"at most {NAME_MAX} characters"))
-    where = region_problem(region)
+    where = unknown_region_problem(region)
     if where is not None:
-        found.append(Violation("invalid_region", "region", where))
+        code = "invalid_region" if region_problem(region) is not None else "unknown_region"
+        found.append(Violation(code, "region", where))
     clean_categories: set[str] = set()
     if not isinstance(categories, (list, tuple)) or not all(isinstance(c, str) for c in categories):
         found.append(Violation("invalid_categories", "categories", "a list of category names"))
@@ -148,7 +149,9 @@ def invalid(violations: Sequence[Violation], message: str = "The enterprise is i
     errors: dict[str, list[str]] = {}
     for v in violations:
         errors.setdefault(v.field, []).append(v.message)
-    return ValidationFailed(message, errors=errors, details=[v.__dict__ for v in violations])
+    # A well-formed code missing from the table has its own stable code (SPEC §2).
+    code = {"code": "unknown_region"} if {v.code for v in violations} == {"unknown_region"} else {}
+    return ValidationFailed(message, errors=errors, details=[v.__dict__ for v in violations], **code)
 
 
 def data_of(enterprise: Enterprise) -> EnterpriseData:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from rules import ClaimFacts, Decision, RuleSet, RuleValidationError
-from rules.regions import region_problem
+from rules.regions import unknown_region_problem
 
 from . import audit
 from .audit import canonical_json
@@ -131,7 +131,7 @@ def quote(session: Session, code: str, *, region: str, categories: list[str], lo
 
     History-dependent caps (per enterprise, per bank and year) are not applied.
     """
-    problem = region_problem(region)
+    problem = unknown_region_problem(region)
     if problem is not None:  # the calculator's region chain assumes a real code
         raise ValidationFailed(problem, code="unknown_region", errors={"region": [problem]})
     version = version_in_force(session, get_scheme(session, code), disbursed_on)

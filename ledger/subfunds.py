@@ -12,6 +12,7 @@ from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
+from rules.regions import unknown_region_problem
 
 from . import audit, clock, journal, movement_dates
 from .errors import AlreadyExists, NotFound, ValidationFailed
@@ -49,10 +50,13 @@ def create_subfund(session: Session, *, code: str, name: str, owner_type: str, r
         errors["code"] = ["2-40 capital letters, digits or '-', starting with a letter (e.g. CITY-440700)."]
     if owner_type not in OWNER_TYPES:
         errors["owner_type"] = [f"Must be one of {', '.join(OWNER_TYPES)}."]
-    if not re.fullmatch(r"\d{6}", region or ""):
-        errors["region"] = ["A 6-digit GB/T 2260 region code."]
+    region_problem = unknown_region_problem(region)
+    if region_problem is not None:
+        errors["region"] = [region_problem]
     if errors:
-        raise ValidationFailed("Invalid sub-fund.", errors=errors)
+        only_region = set(errors) == {"region"} and re.fullmatch(r"\d{6}", region or "")
+        raise ValidationFailed("Invalid sub-fund.", errors=errors,
+                               **({"code": "unknown_region"} if only_region else {}))
     if session.scalar(select(SubFund.id).where(SubFund.code == code)):
         raise AlreadyExists(f"Sub-fund {code} exists.", code="subfund_exists", errors={"code": ["already exists"]})
     subfund = SubFund(code=code, name=name, owner_type=owner_type, region=region)

@@ -43,6 +43,12 @@ from rules.money import format_grouped
 
 from .fonts import FONT_MISSING_NOTE, FontSetup
 
+
+def region_text(holder: dict[str, Any]) -> str:
+    """``440703 江门市蓬江区``: the code with the name the caller passed in (SPEC §2)."""
+    name = holder.get("region_name")
+    return f"{holder['region']} {name}" if name else holder["region"]
+
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 18 * mm
 MARGIN_TOP = 22 * mm

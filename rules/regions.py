@@ -1,14 +1,25 @@
 """GB/T 2260 region codes: validation, the county → city → province chain, and the
 ``{province}`` / ``{city}`` / ``{county}`` placeholders of payer sub-funds (SPEC §2).
 
-We check that a code is *plausible* (right shape, a real province prefix), not that it
-is in the current edition of the standard: counties are renamed and merged every year
-and a rule file must not break because of that.
+Two checks, for two uses:
+
+- ``region_problem``: is the code *plausible* (right shape, a real province prefix)?
+  Rule documents and the calculator use this one: counties are renamed and merged
+  every year, and a published rule version must still read (and a merged county's
+  line simply stops matching) after the table moves on.
+- ``unknown_region_problem``: is the code in the current table (``data/gbt2260.tsv``,
+  revision ``REVISION``)? Used wherever a region is *entered* — enterprises, sub-funds,
+  quotes — where an unknown code is a 422 ``unknown_region`` (SPEC §2).
+
+The table is a vendored data file rather than a runtime dependency: it is one small
+TSV with its revision written in it, read once, and a newer edition is a reviewed diff.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from importlib import resources
 from typing import Literal
 
 Level = Literal["province", "city", "county"]
@@ -45,6 +56,60 @@ def region_problem(code: object) -> str | None:
 
 def is_region(code: object) -> bool:
     return region_problem(code) is None
+
+
+#: The Ministry of Civil Affairs table's revision that ``data/gbt2260.tsv`` holds.
+REVISION = "2024-12"
+
+
+@functools.cache
+def _table() -> dict[str, str]:
+    text = resources.files("rules").joinpath("data/gbt2260.tsv").read_text(encoding="utf-8")
+    table = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, name = line.split("\t")
+            table[code] = name
+    return table
+
+
+def known_region(code: object) -> bool:
+    """Is ``code`` a division in the current GB/T 2260 table?"""
+    return isinstance(code, str) and code in _table()
+
+
+def unknown_region_problem(code: object) -> str | None:
+    """Why ``code`` cannot be entered as a region (malformed or not in the table)."""
+    problem = region_problem(code)
+    if problem is not None:
+        return problem
+    if not known_region(code):
+        return f'"{code}" is not in the GB/T 2260 table (revision {REVISION})'
+    return None
+
+
+def region_name(code: str) -> str | None:
+    """The division's name as people write it: ``440703`` → ``江门市蓬江区``,
+    ``440700`` → ``江门市``, ``110105`` → ``北京市朝阳区``; None for a code not in the table.
+
+    A county is named with its city (or, for municipalities and counties under a
+    province directly, with its province): many county names repeat across China.
+    """
+    table = _table()
+    name = table.get(code)
+    if name is None or region_level(code) != "county":
+        return name
+    parent = table.get(code[:4] + "00") or table.get(code[:2] + "0000") or ""
+    return parent + name
+
+
+def region_label(code: str | None) -> str:
+    """``440703 江门市蓬江区`` — the code with its name beside it (the code alone when
+    the table does not know it, e.g. a county merged since)."""
+    if not code:
+        return ""
+    name = region_name(code)
+    return f"{code} {name}" if name else code
 
 
 def region_level(code: str) -> Level:
@@ -114,6 +179,11 @@ def expand_template(template: str, code: str) -> str | None:
 __all__ = [
     "PLACEHOLDERS",
     "PROVINCE_PREFIXES",
+    "REVISION",
+    "known_region",
+    "region_label",
+    "region_name",
+    "unknown_region_problem",
     "Level",
     "expand_template",
     "is_region",

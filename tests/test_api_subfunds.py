@@ -204,3 +204,11 @@ def test_health_openapi_and_offline_docs(client):
     assert "http://" not in html and "https://" not in html  # nothing from a CDN
     with client.get("/api/v1/docs/static/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200
+
+
+def test_a_subfund_in_an_unknown_region_is_unknown_region(client, admin, session):
+    before = row_counts(session)
+    r = client.post("/api/v1/subfunds", json={"code": "CITY-440799", "name": "无此市", "owner_type": "city",
+                                              "region": "440799"}, headers=admin)
+    assert (r.status_code, r.json["code"], list(r.json["errors"])) == (422, "unknown_region", ["region"])
+    assert row_counts(session) == before

@@ -198,3 +198,11 @@ def test_concurrent_registrations_of_one_enterprise_make_one_row(pg_url):
             assert session.scalar(select(func.count()).select_from(EnterpriseBank)) == 8
     finally:
         app.extensions["ledger_engine"].dispose()
+
+
+def test_a_well_formed_code_missing_from_the_region_table_is_unknown_region(client, bank_a, session):
+    before = lending_counts(session)
+    r = client.post("/api/v1/enterprises", json=enterprise_body(1, region="440799"), headers=bank_a)
+    assert (r.status_code, r.json["code"]) == (422, "unknown_region")
+    assert "440799" in r.json["errors"]["region"][0]
+    assert lending_counts(session) == before

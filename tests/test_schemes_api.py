@@ -139,3 +139,10 @@ def test_only_fund_admin_publishes(client, make_user, gd_document):
     for role in ("reviewer", "approver", "auditor"):
         r = client.post("/api/v1/schemes/GD-KJD/rules", json=gd_document, headers=bearer(make_user(role)))
         assert r.status_code == 403, role
+
+
+def test_quote_for_a_region_missing_from_the_table_is_unknown_region(client, published, admin):
+    r = client.post("/api/v1/schemes/GD-KJD/quote", headers=admin, json={
+        "region": "440799", "categories": ["tech_sme"], "loan_principal": "1000000.00",
+        "outstanding_principal": "500000.00", "disbursed_on": "2026-03-01"})
+    assert (r.status_code, r.json["code"], list(r.json["errors"])) == (422, "unknown_region", ["region"])

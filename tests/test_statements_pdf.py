@@ -232,7 +232,8 @@ def test_claim_statement_shows_everything_about_the_compensation(world, session)
     for heading in ("补偿结算单", "基本信息", "补偿计算过程", "审批调减", "出资分摊", "审核与审批", "支付凭证号", "追偿返还", "追回"):
         assert heading in text
     assert FUND in text and "TST-2026-000001" in text
-    assert world.enterprise.name in flat and world.enterprise.credit_code in text and "440703" in text
+    assert world.enterprise.name in flat and world.enterprise.credit_code in text
+    assert "440703 江门市蓬江区" in text  # the region's name beside its code (SPEC §2)
     assert "中国建设银行江门分行" in flat and "JM-2026-0001" in text and "GD-KJD" in text
     assert "2026-01-10" in text and "2028-01-10" in text  # disbursed and maturity
     assert "2026-02-01" in text and "2026-05-10" in text  # default and claim dates
@@ -305,6 +306,7 @@ def test_subfund_statement_reconciles_with_the_journal(world, session):
     text = text_of(data)
     for heading in ("资金对账单", "余额汇总", "按业务类型汇总", "资金变动明细", "期初余额", "期末余额"):
         assert heading in text
+    assert "440000 广东省" in text
     built, _as_of = statements.subfund_statement_data(session, "GD-PROV",
                                                       statements.Period(date(2026, 5, 1), date(2026, 6, 30)))
     opening, closing = built["opening"], built["closing"]

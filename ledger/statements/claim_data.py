@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.regions import region_name
+
 
 from ..clock import BUSINESS_TZ
 from ..claims import stored_payer_lines
@@ -96,7 +98,8 @@ def claim_statement_data(session: Session, claim_id: int) -> tuple[dict[str, Any
         "scheme": {"code": scheme.code, "version": version.version, "effective_from": iso_date(version.effective_from),
                    "document_sha256": version.document_sha256},
         "bank": {"code": bank.code, "name": bank.name},
-        "enterprise": {"name": enterprise.name, "credit_code": enterprise.credit_code, "region": enterprise.region},
+        "enterprise": {"name": enterprise.name, "credit_code": enterprise.credit_code, "region": enterprise.region,
+                       "region_name": region_name(enterprise.region)},
         "loan": {"external_id": loan.external_id, "principal": loan.principal, "disbursed_on": iso_date(loan.disbursed_on),
                  "maturity_on": iso_date(loan.maturity_on), "categories": sorted(loan.categories or [])},
         "steps": [{"rule": s["rule"], "detail": s.get("detail", ""), "params": s.get("params") or {}}

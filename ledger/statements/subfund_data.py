@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
+from rules.regions import region_name
 
 from ..errors import NotFound
 from ..models import Account, JournalTransaction, Posting, SubFund
@@ -108,7 +109,7 @@ def subfund_statement_data(session: Session, code: str, period: Period) -> tuple
     as_of = end_of_day(period.end)
     data = {
         "subfund": {"code": subfund.code, "name": subfund.name, "owner_type": subfund.owner_type,
-                    "region": subfund.region},
+                    "region": subfund.region, "region_name": region_name(subfund.region)},
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
         "opening": {**opening, "total": opening["available"] + opening["reserved"]},
         "movements": movements,

@@ -79,7 +79,9 @@ def test_a_paid_claim_offers_its_statement(client, world):
     api_pay(client, world)
     login(client, "auditor")
     page = f"/console/claims/{world.claim_id}"
-    assert 'id="claim-statement"' in client.get(page).get_data(as_text=True)
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="claim-statement"' in html
+    assert "440703 江门市蓬江区" in html  # the region's name beside its code (SPEC §2)
     # An auditor issues nothing (issue 10): refused until the bureau issued it, then the same file.
     r = post_form(client, page, "/console/statements/issue", {"target": f"claim:{world.claim_id}"})
     assert r.mimetype == "text/html" and "审计人员只能下载已出具的对账单" in r.get_data(as_text=True)

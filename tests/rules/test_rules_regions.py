@@ -55,3 +55,44 @@ def test_chain(code, level, chain):
 )
 def test_expand_template(template, code, expanded):
     assert expand_template(template, code) == expanded
+
+
+# The current table (SPEC §2): names beside codes, unknown codes refused where entered.
+
+from rules.regions import REVISION, known_region, region_label, region_name, unknown_region_problem  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        ("440703", "440703 江门市蓬江区"),  # SPEC §2's own example
+        ("440700", "440700 江门市"),
+        ("440000", "440000 广东省"),
+        ("441900", "441900 东莞市"),  # a city without counties
+        ("442000", "442000 中山市"),
+        ("440106", "440106 广州市天河区"),
+        ("440511", "440511 汕头市金平区"),
+        ("110105", "110105 北京市朝阳区"),  # a municipality's district: no 110100 in the table
+    ],
+)
+def test_codes_carry_their_names(code, label):
+    assert region_label(code) == label
+
+
+def test_the_table_is_current_and_dated():
+    assert REVISION == "2024-12"
+    assert region_name("653228") == "和田地区和康县"  # set up in December 2024
+    assert known_region("659012")  # 白杨市, 2023
+
+
+@pytest.mark.parametrize("code", ["440799", "441999", "449900"])
+def test_unknown_codes_are_refused_when_entered_but_stay_plausible_for_rules(code):
+    assert region_problem(code) is None  # a published rule naming it still reads
+    assert not known_region(code)
+    assert unknown_region_problem(code) == f'"{code}" is not in the GB/T 2260 table (revision 2024-12)'
+    assert region_label(code) == code  # shown without a name rather than with a wrong one
+
+
+def test_malformed_codes_keep_their_own_problem():
+    assert unknown_region_problem("44010") == region_problem("44010")
+    assert region_label(None) == ""

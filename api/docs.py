@@ -8,14 +8,6 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import errors
 
-DESCRIPTION = """\
-JSON API of the science-and-technology credit risk compensation fund
-(科技信贷风险补偿资金池). Amounts are decimal strings in yuan with at most two
-decimals (`"1200000.00"`); dates are ISO `YYYY-MM-DD`. Authenticate with
-`Authorization: Bearer <token>`. Errors are `application/problem+json` with a stable
-`code` and per-field `errors`.
-"""
-
 
 class LedgerApi(Api):
     """flask-smorest's Api with our problem+json handlers instead of its own."""

@@ -11,18 +11,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ledger import checkpoints, exports, verification
-from verifier.signing import key_id_of, load_public_key, public_pem
-
 from .cli import cli_session
 
 
 def signing_key_path() -> Path:
+    from ledger import checkpoints
+
     return checkpoints.key_path(current_app.instance_path, current_app.config.get("SIGNING_KEY_PATH"))
 
 
 def bureau_public_key(given: Path | None) -> Any:
     """The key checkpoints are checked with: the auditor's copy if given, else the bureau's own."""
+    from ledger import checkpoints
+    from verifier.signing import load_public_key
+
     if given is not None:
         return load_public_key(given.read_bytes())
     path = signing_key_path()
@@ -36,6 +38,9 @@ def bureau_public_key(given: Path | None) -> Any:
 def keys_command(public_out: Path | None) -> None:
     """Create the checkpoint signing key if absent (SIGNING_KEY_PATH, default
     instance/signing/checkpoint-ed25519.pem); print its key_id and public key."""
+    from ledger import checkpoints
+    from verifier.signing import key_id_of, public_pem
+
     path = signing_key_path()
     existed = path.exists()
     public = checkpoints.load_key(path, create=True).public_key()
@@ -55,6 +60,8 @@ def checkpoint_command(out: Path | None) -> None:
     Keep the output outside the database (auditors, banks): `verify --checkpoint FILE`
     later proves nothing up to its entry was rewritten and nothing after it cut off.
     """
+    from ledger import checkpoints
+
     try:
         key = checkpoints.load_key(signing_key_path())
     except FileNotFoundError as exc:
@@ -87,6 +94,8 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 def verify_command(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
     """Run every check (chain, checkpoints, journal coverage and gaps, balances, claims,
     statement register); print one line per check and exit 1 naming the first problem of each kind."""
+    from ledger import verification
+
     given = [(str(path), read_checkpoint(path)) for path in checkpoint_files]
     with cli_session(readonly=True) as session:
         report = verification.run(session, checkpoints=given, public_key=bureau_public_key(public_key))
@@ -107,6 +116,8 @@ def verify_command(checkpoint_files: tuple[Path, ...], public_key: Path | None) 
 def export_command(directory: Path) -> None:
     """Write the journal, audit log, accounts, checkpoints and statement register to
     DIRECTORY as JSON Lines, for `ledger-verify DIRECTORY --public-key KEY`."""
+    from ledger import exports
+
     with cli_session(readonly=True) as session:
         counts = exports.write_directory(session, directory)
     for name, count in counts.items():

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from datetime import timedelta
-from pathlib import Path
 
-import click
-from flask import current_app, request
-from flask.cli import with_appcontext
+from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
@@ -226,62 +221,3 @@ class LoanReportResource(MethodView):
     def get(self, report_id: int):  # type: ignore[no-untyped-def]
         """One report and its reconciliation (a bank: its own)."""
         return report_dict(loan_reports.get_report(db.session(), report_id, bank_id=bank_id_of_caller()))
-
-
-# -- CLI -----------------------------------------------------------------------------
-
-
-@click.command("import-report")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bank", "bank_code", required=True, help="The bank whose report it is.")
-@click.option("--period", help="The month reported, YYYY-MM (default: the month before today).")
-@with_appcontext
-def import_report_command(path: Path, bank_code: str, period: str | None) -> None:
-    """Apply bank CODE's monthly loan-level report from a CSV or XLSX file, with a progress bar.
-
-    Prints the reconciliation: events applied, live loans missing, unknown loans,
-    mismatches, and whether the report is late. A second report for a month is a
-    correction: only differences are applied.
-    """
-    from ledger import clock
-    from ledger.errors import DomainError
-
-    from .cli import cli_actor
-
-    today = clock.today(current_app.config["BUSINESS_DATE"])
-    if period is None:
-        last_month = today.replace(day=1) - timedelta(days=1)
-        period = f"{last_month.year:04d}-{last_month.month:02d}"
-    session = current_app.extensions["ledger_sessions"]()
-    try:
-        bank_id = session.scalar(select(Bank.id).where(Bank.code == bank_code))
-        if bank_id is None:
-            raise click.ClickException(f"No bank {bank_code}.")
-        data = path.read_bytes()
-        try:
-            _start, end = loan_reports.parse_period(period)
-            lines = loan_reports.read_file(data, period_end=end, filename=path.name)
-            with click.progressbar(length=max(len(lines), 1), label=f"Applying {path.name}", file=sys.stderr) as bar:
-                report = loan_reports.apply_report(
-                    session, bank_id=bank_id, period=period, lines=lines, today=today,
-                    actor=f"{cli_actor()} for bank {bank_code}", body=data, filename=path.name,
-                    source="xlsx" if bulk.is_xlsx(data, filename=path.name) else "csv",
-                    progress=lambda done: bar.update(done - bar.pos))
-            session.commit()
-        except DomainError as exc:
-            session.rollback()
-            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in list(exc.errors.items())[:20])
-            raise click.ClickException(f"{exc.code}: {exc.message} {details}".strip()) from None
-        result = report.result
-    finally:
-        session.close()
-    for mismatch in result["mismatches"]:
-        click.echo(f"mismatch {mismatch['external_id']}: {mismatch['code']}: {mismatch['message']}", err=True)
-    for external_id in result["unknown"]:
-        click.echo(f"unknown {external_id}", err=True)
-    for external_id in result["missing"]:
-        click.echo(f"missing {external_id}", err=True)
-    click.echo(f"Report {report.id} for {period} ({'correction ' + str(result['sequence']) if result['correction'] else 'first'}"
-               f"{', LATE' if result['late'] else ''}): {result['lines']} lines, {len(result['applied'])} events applied, "
-               f"{result['unchanged']} unchanged, {len(result['missing'])} missing, {len(result['unknown'])} unknown, "
-               f"{len(result['mismatches'])} mismatches.")

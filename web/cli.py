@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 
-from .commands import register_commands
+from .commands import COMMANDS, register_commands
 
 
 class LedgerAdmin(FlaskGroup):
@@ -27,9 +27,12 @@ class LedgerAdmin(FlaskGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = self.commands.get(name)
-        if command is not None:
-            return command
-        return super().get_command(ctx, name)  # plugins and app.cli: loads the app
+        if command is None:
+            return super().get_command(ctx, name)  # plugins and app.cli: loads the app
+        if command in COMMANDS:
+            # Ours need the ledger, not the web app (Flask's run/shell/routes do).
+            ctx.ensure_object(ScriptInfo).create_app = _create_command_app
+        return command
 
 
 def _create_app() -> Any:
@@ -38,6 +41,12 @@ def _create_app() -> Any:
     # Administrative commands (and the development server) may run with the development
     # SECRET_KEY, with a warning; wsgi:app, what production serves, refuses it.
     return create_app(serving=False)
+
+
+def _create_command_app() -> Any:
+    from . import create_command_app
+
+    return create_command_app()
 
 
 main = LedgerAdmin(

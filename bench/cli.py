@@ -1,0 +1,72 @@
+"""``ledger-admin`` start-up: ``--help`` and typical commands against
+``python -c "import flask, sqlalchemy"``, medians of fresh processes.
+
+    .venv/bin/python bench/cli.py [--repeat 7]
+
+Every figure is a new interpreter (what an operator or a cron job pays), run from
+this source tree on a scratch SQLite database migrated once before timing; each
+command alternates with the baseline so both see the same machine load. The goal
+(issue 13): under 1 s, and at most 2x the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import ROOT  # first: puts the project root on sys.path
+
+BASELINE = [sys.executable, "-c", "import flask, sqlalchemy"]
+LEDGER_ADMIN = [sys.executable, "-c", "import sys; from web.cli import main; sys.exit(main())"]
+COMMANDS = [
+    ("--help", ["--help"]),
+    ("verify-audit --help", ["verify-audit", "--help"]),
+    ("verify-audit", ["verify-audit"]),
+    ("check-balances", ["check-balances"]),
+    ("create-user", ["create-user", "{name}", "--role", "auditor"]),
+]
+
+
+def run(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def paired(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
+    """Medians of (baseline, command), run alternately so both see the same load."""
+    base, took = [], []
+    for i in range(repeat):
+        base.append(run(BASELINE, env))
+        took.append(run([a.replace("{name}", f"bench-user-{os.getpid()}-{i}") for a in argv], env))
+    return statistics.median(base), statistics.median(took)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "INSTANCE_PATH": tmp,
+               "DATABASE_URL": f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"}
+        env.pop("SECRET_KEY", None)
+        run([*LEDGER_ADMIN, "migrate"], env)  # the schema once, not in the timings
+        run(BASELINE, env)  # warm the file cache for both sides
+        print(f"{'command':<38} {'median':>8}   {'baseline':>8}   ratio")
+        for label, argv in COMMANDS:
+            baseline, took = paired([*LEDGER_ADMIN, *argv], env, args.repeat)
+            verdict = "OK" if took < 1.0 and took <= 2 * baseline else "SLOW"
+            print(f"{'ledger-admin ' + label:<38} {took * 1000:6.0f} ms  {baseline * 1000:6.0f} ms   "
+                  f"x{took / baseline:4.2f}   {verdict}")
+
+if __name__ == "__main__":
+    main()

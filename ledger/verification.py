@@ -273,26 +273,33 @@ def claim_problems(session: Session) -> tuple[int, list[str]]:
             if recorded is not None and _recorded_lines(recorded.get("lines")) != sorted(
                     (line.subfund_code, format_amount(line.amount)) for line in lines[claim_id]):
                 problems.append(f"{where}: payer lines differ from those recorded in the chain")
-        elif reserved and status != "rejected":
-            problems.append(f"{where} is {status} but holds reservations")
+        # Lines are reserved (and paid) together: one transaction may hold several lines of
+        # one sub-fund, so compare per transaction and hold account.
+        held: dict[tuple[Any, int], list[Any]] = defaultdict(list)
+        paid_out: dict[tuple[Any, int], list[Any]] = defaultdict(list)
         for line in reserved:
             reservation = reservations.get(line.reservation_id)
             if reservation is None:
                 problems.append(f"{where}: the reservation of its {line.subfund_code} line is missing")
                 continue
-            held = moved.get((reservation.reserve_transaction_id, reservation.hold_account_id), 0)
-            if held != line.amount:
-                problems.append(f"{where}: its {line.subfund_code} line says {format_amount(line.amount)} but the "
-                                f"journal reserved {format_amount(held)}")
-            wanted_status = expected or ("released" if status == "rejected" else None)
-            if wanted_status and reservation.status != wanted_status:
+            held[(reservation.reserve_transaction_id, reservation.hold_account_id)].append(line)
+            # A claim that left approval (rejected, withdrawn, returned) released its money.
+            wanted_status = expected or "released"
+            if reservation.status != wanted_status:
                 problems.append(f"{where} is {status} but the reservation of its {line.subfund_code} line is "
                                 f"{reservation.status}")
             if status == "paid":
-                paid = -moved.get((reservation.resolve_transaction_id, reservation.hold_account_id), 0)
-                if kinds.get(reservation.resolve_transaction_id) != "payout" or paid != line.amount:
-                    problems.append(f"{where}: its {line.subfund_code} line says {format_amount(line.amount)} but "
-                                    f"the journal paid out {format_amount(paid)}")
+                paid_out[(reservation.resolve_transaction_id, reservation.hold_account_id)].append(line)
+        for key, group in held.items():
+            said, journal_held = sum(line.amount for line in group), moved.get(key, 0)
+            if said != journal_held:
+                problems.append(f"{where}: its {group[0].subfund_code} line(s) say {format_amount(said)} but the "
+                                f"journal reserved {format_amount(journal_held)}")
+        for key, group in paid_out.items():
+            said, journal_paid = sum(line.amount for line in group), -moved.get(key, 0)
+            if kinds.get(key[0]) != "payout" or said != journal_paid:
+                problems.append(f"{where}: its {group[0].subfund_code} line(s) say {format_amount(said)} but the "
+                                f"journal paid out {format_amount(journal_paid)}")
     return len(claims), problems
 
 

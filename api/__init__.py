@@ -5,16 +5,31 @@ schemas that also generate the OpenAPI document. The plumbing — the request's
 session and commit boundary (``api.db``), bearer-token auth (``api.auth``),
 problem+json errors (``api.errors``), the business date (``api.context``) and the
 request schemas — is imported by ``console`` too; ``api`` never imports ``console``.
-The application itself is composed in ``web`` (``web.create_app``).
+The application itself is composed in ``web`` (``web.create_app``); ``api.create_app``
+is the name SPEC §6 promises clients, and hands over to it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The whole application (API and console) on ``config["DATABASE_URL"]``.
+
+    SPEC §6's contract is ``from api import create_app``. The factory lives in ``web``,
+    above the console, so this is the one import against the packages' direction:
+    lazy, so importing ``api`` never loads the console (tests/test_architecture.py
+    names it as the only allowed exception).
+    """
+    from web import create_app as compose
+
+    return compose(config)
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> None:

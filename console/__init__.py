@@ -26,7 +26,10 @@ SESSION_HOURS = 8
 def init_app(app: Flask) -> None:
     """Register the console (after ``CSRFProtect`` is set up) and its cookie policy."""
     # Importing the view modules registers their routes on the blueprint (once per process).
-    from . import audit, banks, claims, early_warning, errors, layout, login, reports, simulations, statements, subfunds, tokens  # noqa: F401
+    from . import (  # noqa: F401
+        audit, banks, claims, early_warning, errors, layout, login, reports, scheme_rules, simulations, statements,
+        subfunds, tokens,
+    )
     from .formatting import init_app as init_formatting
     from .throttle import init_app as init_throttle
 

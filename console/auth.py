@@ -32,6 +32,14 @@ PAGE_ROLES = {
     "statements": CONSOLE_ROLES,
     "simulations": CONSOLE_ROLES,
     "audit": frozenset(AUDIT_ROLES),
+    # Administration (issue 17): everyone at the console reads rules, sub-funds and the
+    # loan book; only the fund administrator changes them. Users and tokens are the
+    # fund administrator's and the auditor's (as the tokens page).
+    "rules": CONSOLE_ROLES,
+    "rules_edit": frozenset({"fund_admin"}),
+    "subfunds_edit": frozenset({"fund_admin"}),
+    "users": frozenset({"fund_admin", "auditor"}),
+    "users_edit": frozenset({"fund_admin"}),
 }
 #: Session keys that make a login; the language survives a logout.
 _AUTH_KEYS = ("uid", "pw")

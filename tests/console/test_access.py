@@ -20,6 +20,10 @@ ALLOWED = {
     "/console/statements": BUREAU,
     "/console/simulations": BUREAU,
     "/console/audit": {"approver", "fund_admin", "auditor"},
+    # Administration (issue 17): everyone reads, the fund administrator writes.
+    "/console/rules": BUREAU,
+    "/console/rules/GD-KJD/1": BUREAU,
+    "/console/rules/draft": {"fund_admin"},
 }
 #: role -> the user who holds it in the ``world`` fixture (None: nobody logged in).
 USERS = {"reviewer": "reviewer", "approver": "approver", "fund_admin": "admin", "auditor": "auditor",
@@ -52,7 +56,9 @@ def test_every_page_for_every_role(client, world, role):
 def test_page_table_matches_the_console(world):
     """The table above is the console's own: a page added without a role rule fails here."""
     assert {k: set(v) for k, v in PAGE_ROLES.items()} == {
-        "claims": BUREAU, "subfunds": BUREAU, "statements": BUREAU, "simulations": BUREAU, "audit": {"approver", "fund_admin", "auditor"}}
+        "claims": BUREAU, "subfunds": BUREAU, "statements": BUREAU, "simulations": BUREAU,
+        "audit": {"approver", "fund_admin", "auditor"}, "rules": BUREAU, "rules_edit": {"fund_admin"},
+        "subfunds_edit": {"fund_admin"}, "users": {"fund_admin", "auditor"}, "users_edit": {"fund_admin"}}
 
 
 def test_a_forged_session_of_a_bank_user_is_refused(client, world, session):

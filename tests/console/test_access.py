@@ -24,6 +24,8 @@ ALLOWED = {
     "/console/rules": BUREAU,
     "/console/rules/GD-KJD/1": BUREAU,
     "/console/rules/draft": {"fund_admin"},
+    "/console/subfunds/GD-PROV": BUREAU,
+    "/console/subfunds/new": {"fund_admin"},
 }
 #: role -> the user who holds it in the ``world`` fixture (None: nobody logged in).
 USERS = {"reviewer": "reviewer", "approver": "approver", "fund_admin": "admin", "auditor": "auditor",

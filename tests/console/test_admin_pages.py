@@ -94,3 +94,67 @@ def test_an_approver_cannot_publish(client, world):
     login(client, "approver")
     r = client.post("/console/rules/draft", data={"rules": "{}", "action": "publish"})
     assert r.status_code in (400, 403)  # no CSRF token or no role: either way nothing happens
+
+
+# -- sub-funds ----------------------------------------------------------------------------
+
+
+def _balances(session, code: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from ledger import subfunds
+
+    session.rollback()
+    return subfunds.balances(session, subfunds.get_subfund(session, code))
+
+
+def test_open_a_subfund_and_fund_it(client, world, session):
+    login(client, "admin")
+    r = post_form(client, "/console/subfunds/new", "/console/subfunds/new",
+                  {"code": "COUNTY-440703", "name": "蓬江区科技信贷风险补偿资金", "owner_type": "county", "region": "440703"},
+                  follow=False)
+    assert r.status_code == 302 and r.location.endswith("/console/subfunds/COUNTY-440703")
+    page = "/console/subfunds/COUNTY-440703"
+    r = post_form(client, page, f"{page}/contributions",
+                  {"amount": "2500000.00", "received_on": "2026-06-30", "reference": "PJ-2026-001"})
+    assert "已登记出资 ¥2,500,000.00" in r.get_data(as_text=True)
+    assert _balances(session, "COUNTY-440703")["available"] == 2_500_000_00
+    # The same reference again books nothing new.
+    r = post_form(client, page, f"{page}/contributions",
+                  {"amount": "2500000.00", "received_on": "2026-06-30", "reference": "PJ-2026-001"})
+    assert _balances(session, "COUNTY-440703")["available"] == 2_500_000_00
+    assert "PJ-2026-001" in client.get(page).get_data(as_text=True)  # the movement is listed
+
+
+def test_contributions_follow_the_apis_money_and_date_rules(client, world, session):
+    login(client, "admin")
+    page = "/console/subfunds/GD-PROV"
+    before = _balances(session, "GD-PROV")["available"]
+    for amount, received_on in [("1,000.00", "2026-06-30"),   # grouping is not a number on the wire
+                                ("100.001", "2026-06-30"),    # no fractions of a fen
+                                ("0", "2026-06-30"),          # a contribution is positive
+                                ("100.00", "2026-07-01"),     # after the business date
+                                ("100.00", "30/06/2026")]:    # ISO dates only
+        r = post_form(client, page, f"{page}/contributions",
+                      {"amount": amount, "received_on": received_on, "reference": f"R-{amount}-{received_on}"})
+        assert 'class="flash error"' in r.get_data(as_text=True), (amount, received_on)
+    assert _balances(session, "GD-PROV")["available"] == before
+
+
+def test_a_bad_subfund_form_names_the_field_and_creates_nothing(client, world, session):
+    from ledger.models import SubFund
+
+    login(client, "admin")
+    r = post_form(client, "/console/subfunds/new", "/console/subfunds/new",
+                  {"code": "city-x", "name": "x", "owner_type": "city", "region": "999999"})
+    assert r.status_code == 422 and 'id="form-error"' in r.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(SubFund).where(SubFund.name == "x")) is None
+
+
+def test_only_the_fund_admin_changes_subfunds(client, world):
+    login(client, "approver")
+    assert client.get("/console/subfunds/GD-PROV").status_code == 200
+    assert 'id="contribution-form"' not in client.get("/console/subfunds/GD-PROV").get_data(as_text=True)
+    token = csrf_from(client.get("/console/subfunds").get_data(as_text=True))
+    r = client.post("/console/subfunds/GD-PROV/contributions",
+                    data={"amount": "1.00", "received_on": "2026-06-30", "reference": "X", "csrf_token": token})
+    assert r.status_code == 403

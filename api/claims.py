@@ -18,7 +18,7 @@ from rules.money import format_amount
 from . import context, db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .decision import PayerOut, StepOut, step_dict
-from .fields import Code, Date, DateTime, Int, Money, Pattern, Text
+from .fields import Code, Date, DateTime, Int, Money, Pattern, Text, utc_isoformat
 from .idempotency import idempotent
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
@@ -104,8 +104,8 @@ class ClaimPayerOut(PayerOut):
 
 class EventOut(Schema):
     action = fields.String()
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
+    from_status = fields.String(allow_none=True, metadata={"enum": [*CLAIM_STATUSES, None]})
+    to_status = fields.String(metadata={"enum": list(CLAIM_STATUSES)})
     actor = fields.String()
     comment = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
@@ -139,7 +139,7 @@ class ClaimOut(Schema):
     rule_version = fields.Integer()
     region = fields.String()
     enterprise = fields.Dict()
-    status = fields.String()
+    status = fields.String(metadata={"enum": list(CLAIM_STATUSES)})
     default_on = fields.Date()
     claimed_on = fields.Date(metadata={"description": "Business date of (re)submission"})
     decide_by = fields.Date(allow_none=True, metadata={
@@ -231,7 +231,7 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
         "steps": [step_dict(Step.from_dict(s)) for s in claim.decision.get("steps", [])],
         "review": None if claim.review_recommendation is None else {
             "recommendation": claim.review_recommendation, "comment": claim.review_comment,
-            "reviewer": names.get(claim.reviewer_id), "reviewed_at": claim.reviewed_at.isoformat() if claim.reviewed_at else None},
+            "reviewer": names.get(claim.reviewer_id), "reviewed_at": utc_isoformat(claim.reviewed_at) if claim.reviewed_at else None},
         "return_reason": claim.return_reason, "decision_reason": claim.decision_reason,
         "approver": names.get(claim.approver_id), "approved_at": claim.approved_at,
         "payment_reference": claim.payment_reference, "paid_on": claim.paid_on,

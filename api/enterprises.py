@@ -18,7 +18,7 @@ from ledger.models import Enterprise
 
 from . import db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, require_roles
-from .fields import MAX_CATEGORIES, BoundedList, Code, DateTime, Pattern, Region, Text
+from .fields import MAX_CATEGORIES, BoundedList, Code, DateTime, Pattern, Region, Text, category_doc
 from .pagination import PageQuery, envelope, page_schema
 from .parsing import Blueprint
 
@@ -34,14 +34,16 @@ class EnterpriseIn(Schema):
                                           "description": "统一社会信用代码, 18 characters with its check digits"})
     name = Text(required=True, validate=validate.Length(max=400), metadata={"example": "江门某某科技有限公司"})
     region = Code(required=True, validate=validate.Length(max=12), metadata={"example": "440703"})
-    categories = BoundedList(Code(validate=validate.Length(max=60)), max_items=MAX_CATEGORIES, required=True,
+    categories = BoundedList(Code(validate=validate.Length(max=60), metadata=category_doc()), max_items=MAX_CATEGORIES,
+                            required=True,
                              metadata={"example": ["tech_sme", "agri_tech"]})
 
 
 class EnterpriseChangeIn(Schema):
     name = Text(required=True, validate=validate.Length(max=400))
     region = Code(required=True, validate=validate.Length(max=12))
-    categories = BoundedList(Code(validate=validate.Length(max=60)), max_items=MAX_CATEGORIES, required=True)
+    categories = BoundedList(Code(validate=validate.Length(max=60), metadata=category_doc()), max_items=MAX_CATEGORIES,
+                            required=True)
     reason = Text(load_default=None, validate=validate.Length(max=500),
                            metadata={"description": "Why the data changes (kept in the audit log)"})
 
@@ -50,7 +52,7 @@ class EnterpriseOut(Schema):
     credit_code = fields.String()
     name = fields.String()
     region = fields.String()
-    categories = fields.List(fields.String())
+    categories = fields.List(fields.String(metadata=category_doc()))
     created_at = DateTime()
     updated_at = DateTime()
     outcome = fields.String(metadata={"description": "On registration: created (this bank's first registration "

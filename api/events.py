@@ -9,6 +9,7 @@ from ledger import events
 
 from . import db
 from .auth import ANY_ROLE, bank_id_of_caller, require_roles
+from .fields import BoundedList, Code, Int
 from .parsing import Blueprint
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="The caller's events, in commit order")
@@ -17,12 +18,12 @@ EVENT_TYPE_NAMES = (*events.EVENT_TYPES, events.PING)
 
 
 class FeedQuery(Schema):
-    after = fields.String(load_default=None, validate=validate.Length(max=64),
+    after = Code(load_default=None, validate=validate.Length(max=64),
                           metadata={"description": "The `next` (or an item's `cursor`) of an earlier page; "
                                                    "omit to start at the first event"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    type = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPE_NAMES)), load_default=None,
-                       metadata={"description": "Only these types (repeat the parameter)"})
+    limit = Int(load_default=100, validate=validate.Range(min=1, max=500))
+    type = BoundedList(Code(validate=validate.OneOf(EVENT_TYPE_NAMES)), max_items=len(EVENT_TYPE_NAMES),
+                       load_default=None, metadata={"description": "Only these types (repeat the parameter)"})
 
 
 class FeedEventOut(Schema):

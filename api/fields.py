@@ -98,6 +98,13 @@ class Region(Code):
         return code
 
 
+def category_doc() -> dict[str, Any]:
+    """OpenAPI for a category name: SPEC §2's four as an enum."""
+    from ledger.enterprises import KNOWN_CATEGORIES
+
+    return {"enum": list(KNOWN_CATEGORIES), "description": "; ".join(f"{k} {v}" for k, v in KNOWN_CATEGORIES.items())}
+
+
 class Pattern(validate.Regexp):
     """``validate.Regexp`` that must match the whole value, ASCII classes only.
 

@@ -85,4 +85,5 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         g.commit_despite_error = True
         return response
 
+    wrapper.idempotency = "required"  # type: ignore[attr-defined] # documented by api.contract
     return wrapper

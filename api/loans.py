@@ -22,7 +22,7 @@ from ledger.schemes import ruleset_of
 from . import context, db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .errors import ApiError
-from .fields import Code, Date, DateTime, Money, Text
+from .fields import Code, Date, DateTime, Money, Text, category_doc
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
 from .pagination import PageQuery, envelope, page_schema
@@ -85,7 +85,8 @@ class LoanOut(Schema):
     credit_code = fields.String()
     enterprise_name = fields.String()
     region = fields.String(metadata={"description": "The borrower's region as registered"})
-    categories = fields.List(fields.String(), metadata={"description": "The borrower's categories as registered"})
+    categories = fields.List(fields.String(metadata=category_doc()),
+                             metadata={"description": "The borrower's categories as registered"})
     principal = Money()
     outstanding = Money()
     disbursed_on = fields.Date()
@@ -215,6 +216,7 @@ def optionally_idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             return guarded(*args, **kwargs)
         return view(*args, **kwargs)
 
+    wrapper.idempotency = "optional"  # type: ignore[attr-defined] # documented by api.contract
     return wrapper
 
 
@@ -302,11 +304,14 @@ class LoanResource(MethodView):
 @blp.route("/loans/<int:loan_id>/events")
 class LoanEvents(MethodView):
     @require_roles(*READERS)
-    @blp.response(200, LoanEventOut(many=True))
-    def get(self, loan_id: int):  # type: ignore[no-untyped-def]
-        """The loan's events, oldest first."""
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_schema(LoanEventOut, "LoanEventPage"))
+    def get(self, query, loan_id: int):  # type: ignore[no-untyped-def]
+        """The loan's events, oldest first, a page at a time like every list."""
         session = db.session()
-        return service.loan_events(session, service.get_loan_for(session, loan_id, bank_id_of_caller()))
+        loan = service.get_loan_for(session, loan_id, bank_id_of_caller())
+        items, total = service.loan_events(session, loan, page=query["page"], per_page=query["per_page"])
+        return envelope(items, query, total)
 
     @require_roles("bank")
     @optionally_idempotent

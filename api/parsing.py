@@ -26,6 +26,7 @@ import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from . import contract
 from .errors import ApiError
 from .fields import text_problem
 
@@ -140,4 +141,31 @@ class StrictParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the strict parser, and the facts the OpenAPI
+    contract derives each operation's error answers from (see :mod:`api.contract`)."""
+
     ARGUMENTS_PARSER = StrictParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(contract.prepare_doc)
+
+    def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Any = None, *args: Any,
+                     **kwargs: Any) -> None:
+        self._rule_being_added = rule
+        super().add_url_rule(rule, endpoint, view_func, *args, **kwargs)
+
+    def _store_endpoint_docs(self, endpoint: str, obj: Any, parameters: Any, tags: Any, **options: Any) -> None:
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        rule = getattr(self, "_rule_being_added", "")
+        for method, doc in self._docs[endpoint].items():
+            if method == "parameters":
+                continue
+            view = getattr(obj, method, None) if isinstance(obj, type) else obj
+            doc["ledger"] = {
+                "roles": getattr(view, "required_roles", ()),
+                "idempotency": getattr(view, "idempotency", None),
+                "path_parameters": "<" in rule or "<" in (self.url_prefix or ""),
+                "issues_statement": endpoint.endswith("_statement"),
+                "endpoint": f"{self.name}.{endpoint}",
+            }

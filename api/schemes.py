@@ -13,7 +13,7 @@ from ledger.models import Scheme
 from . import db
 from .auth import ANY_ROLE, actor_name, require_roles
 from .decision import PayerOut, StepOut, decision_dict
-from .fields import MAX_CATEGORIES, BoundedList, Code, Date, DateTime, Money, Region
+from .fields import MAX_CATEGORIES, BoundedList, Code, Date, DateTime, Money, Region, category_doc
 from .parsing import Blueprint, loads_strict
 
 blp = Blueprint("schemes", __name__, url_prefix="/api/v1/schemes", description="Schemes, rule versions and quotes")
@@ -39,7 +39,8 @@ class SchemeOut(Schema):
 
 class QuoteIn(Schema):
     region = Region(required=True, metadata={"example": "440511"})
-    categories = BoundedList(Code(validate=validate.Length(min=1, max=40)), max_items=MAX_CATEGORIES, required=True,
+    categories = BoundedList(Code(validate=validate.Length(min=1, max=40), metadata=category_doc()),
+                             max_items=MAX_CATEGORIES, required=True,
                              metadata={"example": ["high_tech", "agri_tech"]})
     loan_principal = Money(required=True, allow_zero=False)
     outstanding_principal = Money(required=True)

@@ -11,6 +11,7 @@ from ledger import simulations as service
 
 from . import db
 from .auth import BUREAU_READ, require_roles
+from .fields import Code, Date, Int, Pattern
 from .parsing import Blueprint
 
 blp = Blueprint("simulations", __name__, url_prefix="/api/v1/simulations",
@@ -40,8 +41,8 @@ _RATE_TABLE = {
 
 
 class ScenarioIn(Schema):
-    as_of = fields.Date(required=True, metadata={"description": "The portfolio as of the end of this day"})
-    horizon_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 120))
+    as_of = Date(required=True, metadata={"description": "The portfolio as of the end of this day"})
+    horizon_months = Int(required=True, strict=True, validate=validate.Range(1, 120))
     # One probability for every loan, or a table; checked by simulation.parse_scenario,
     # which names the offending entry (scenario.default_rate.regions.4405).
     default_rate = fields.Raw(required=True, metadata={
@@ -50,12 +51,12 @@ class ScenarioIn(Schema):
     recovery_rate = fields.String(required=True, validate=validate.Regexp(r"^[0-9]+(\.[0-9]{1,4})?$"),
                                   metadata={"example": "0.30",
                                             "description": "Share of the eligible loss recovered after default"})
-    runs = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_API_RUNS))
-    seed = fields.Integer(required=True, strict=True, validate=validate.Range(0, simulation.scenario.MAX_SEED))
+    runs = Int(required=True, strict=True, validate=validate.Range(1, MAX_API_RUNS))
+    seed = Int(required=True, strict=True, validate=validate.Range(0, simulation.scenario.MAX_SEED))
 
 
 class SimulationIn(Schema):
-    scheme = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][A-Z0-9-]{1,39}$"),
+    scheme = Code(required=True, validate=Pattern(r"^[A-Z][A-Z0-9-]{1,39}$"),
                            metadata={"example": "GD-KJD"})
     rules = fields.Dict(load_default=None, allow_none=True,
                         metadata={"description": "A draft rule document, validated like a published one; "

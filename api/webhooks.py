@@ -14,6 +14,7 @@ from ledger.models import DELIVERY_STATUSES, Bank, Webhook, WebhookAttempt, Webh
 from . import db
 from .auth import BUREAU_READ, actor_name, bank_id_of_caller, current_user, require_roles
 from .pagination import PageQuery, envelope, page_schema
+from .fields import BoundedList, Code, DateTime
 from .parsing import Blueprint
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
@@ -34,8 +35,9 @@ def url_policy() -> webhooks.UrlPolicy:
 
 
 class WebhookIn(Schema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    events = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True,
+    url = Code(required=True, validate=validate.Length(min=1, max=2000))
+    events = BoundedList(Code(validate=validate.Length(min=1, max=40)), max_items=len(events.EVENT_TYPES) + 1,
+                         required=True,
                          validate=validate.Length(min=1, max=len(events.EVENT_TYPES)),
                          metadata={"description": "Event types to receive, or [\"*\"] for all"})
 
@@ -59,11 +61,11 @@ class WebhookSecretOut(WebhookOut):
 
 
 class WebhookQuery(PageQuery):
-    bank = fields.String(metadata={"description": "Bureau and auditors: one bank's webhooks"})
+    bank = Code(metadata={"description": "Bureau and auditors: one bank's webhooks"})
 
 
 class DeliveryQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    status = Code(validate=validate.OneOf(DELIVERY_STATUSES))
 
 
 class AttemptOut(Schema):

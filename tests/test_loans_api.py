@@ -359,7 +359,9 @@ def test_repayments_lower_the_outstanding_but_do_not_close_the_loan(client, bank
     assert (r.json["outstanding"], r.json["status"]) == ("0.00", "active")
     r = loan_event(client, bank_a, loan["id"], "repaid", on="2026-06-29")
     assert (r.json["outstanding"], r.json["status"]) == ("0.00", "repaid")
-    events = client.get(f"/api/v1/loans/{loan['id']}/events", headers=bearer(bank_a)).json
+    page = client.get(f"/api/v1/loans/{loan['id']}/events", headers=bearer(bank_a)).json
+    assert (page["total"], page["page"]) == (3, 1)
+    events = page["items"]
     assert [(e["type"], e["amount"], e["outstanding_after"], e["status_after"]) for e in events] == [
         ("repayment", "400.00", "600.00", "active"), ("repayment", "600.00", "0.00", "active"),
         ("repaid", None, "0.00", "repaid")]

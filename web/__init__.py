@@ -76,6 +76,7 @@ def _build(config: Mapping[str, Any] | None, *, serving: bool, web: bool) -> Fla
             "info": {"description": API_DESCRIPTION},
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
+            "servers": [{"url": "/", "description": "This ledger (paths start with /api/v1)"}],
         },
         # Webhooks (SPEC §4a): refuse private, loopback and link-local targets, and
         # plain http, unless these say otherwise (tests, a receiver on one network).

@@ -50,5 +50,12 @@ def list_loans(
     return list(rows), total
 
 
-def loan_events(session: Session, loan: Loan) -> list[LoanEvent]:
-    return list(session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan.id).order_by(LoanEvent.id)))
+def loan_events(session: Session, loan: Loan, *, page: int = 1, per_page: int | None = None
+                ) -> tuple[list[LoanEvent], int]:
+    """The loan's events oldest first, one page of them, and how many there are."""
+    query = select(LoanEvent).where(LoanEvent.loan_id == loan.id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(LoanEvent.id)
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return list(session.scalars(query)), total

@@ -95,6 +95,13 @@ def test_every_code_the_source_raises_is_documented():
                 found.add((status_of[classes[name].category], given[0] if given else classes[name].code))
             elif name == "ApiError" and len(node.args) >= 2 and all(isinstance(a, ast.Constant) for a in node.args[:2]):
                 found.add((node.args[0].value, node.args[1].value))
+            elif name == "_refuse" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                found.add((422, node.args[1].value))  # ledger.movement_dates' refusals
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # code = "a" if ... else "b", then raise ValidationFailed(..., code=code)
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["code"] \
+                    and isinstance(node.value, ast.IfExp):
+                found |= {(422, c.value) for c in (node.value.body, node.value.orelse) if isinstance(c, ast.Constant)}
     missing = sorted((status, code) for status, code in found if code not in CODES.get(status, ()))
     assert not missing, f"add these to api.contract.CODES: {missing}"
 

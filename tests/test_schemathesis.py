@@ -29,7 +29,7 @@ from web import create_app
 from .helpers import bearer
 
 #: Generated requests per operation, each sent once per role.
-FUZZ_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+FUZZ_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 ROLES = ("bank", "reviewer", "approver", "fund_admin", "auditor")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 

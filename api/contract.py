@@ -52,7 +52,8 @@ CODES: dict[int, tuple[str, ...]] = {
           "unknown_event_type", "unknown_region", "weak_password", "webhook_url_refused", "document_too_large",
           "expiry_in_past", "invalid_document", "invalid_grace", "invalid_token_name", "unknown_document_kind",
           "unsupported_document", "invalid_period", "period_in_future", "date_in_future", "date_too_early",
-          "date_before_event", "period_closed", "invalid_report", "period_not_ended", "simulation_too_large"),
+          "date_before_event", "period_closed", "invalid_report", "period_not_ended", "simulation_too_large",
+          "as_of_in_future"),
     428: ("idempotency_key_required",),
     503: ("retry", "service_unavailable"),
 }

@@ -53,7 +53,7 @@ CODES: dict[int, tuple[str, ...]] = {
           "expiry_in_past", "invalid_document", "invalid_grace", "invalid_token_name", "unknown_document_kind",
           "unsupported_document", "invalid_period", "period_in_future", "date_in_future", "date_too_early",
           "date_before_event", "period_closed", "invalid_report", "period_not_ended", "simulation_too_large",
-          "as_of_in_future"),
+          "as_of_in_future", "invalid_region"),
     428: ("idempotency_key_required",),
     503: ("retry", "service_unavailable"),
 }

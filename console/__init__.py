@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     # Importing the view modules registers their routes on the blueprint (once per process).
     from . import (  # noqa: F401
         audit, banks, claims, early_warning, errors, layout, login, reports, scheme_rules, simulations, statements,
-        subfund_admin, subfunds, tokens,
+        subfund_admin, subfunds, tokens, users,
     )
     from .formatting import init_app as init_formatting
     from .throttle import init_app as init_throttle

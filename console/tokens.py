@@ -6,15 +6,16 @@ revocation takes effect on the token's next request. Auditors see the list.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from api import db
 from ledger import tokens
 from ledger.errors import DomainError
+from ledger.models import User
 
 from .auth import current_user, roles_required
 from .blueprint import bp
-from .i18n import t
+from .i18n import error_message, t
 
 VIEW_ROLES = frozenset({"fund_admin", "auditor"})
 REVOKE_ROLES = frozenset({"fund_admin"})
@@ -38,3 +39,22 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(t("tokens.revoked", prefix=row.prefix, user=row.user.name), "success")
     return redirect(url_for("console.tokens_page"))
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@roles_required(REVOKE_ROLES)
+def issue_token(user_id: int):  # type: ignore[no-untyped-def]
+    """A new named token for a user (a bank's second system, a replacement): shown once."""
+    from .users import show_token, w
+
+    session = db.session()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        _row, secret = tokens.issue(session, user, name=request.form.get("name", ""), actor=current_user().name)
+    except DomainError as exc:
+        session.rollback()
+        flash(error_message(exc), "error")
+        return redirect(url_for("console.users_page"))
+    return show_token(user.name, secret, w("issued", user=user.name))

@@ -26,6 +26,8 @@ ALLOWED = {
     "/console/rules/draft": {"fund_admin"},
     "/console/subfunds/GD-PROV": BUREAU,
     "/console/subfunds/new": {"fund_admin"},
+    "/console/users": {"fund_admin", "auditor"},
+    "/console/tokens": {"fund_admin", "auditor"},
 }
 #: role -> the user who holds it in the ``world`` fixture (None: nobody logged in).
 USERS = {"reviewer": "reviewer", "approver": "approver", "fund_admin": "admin", "auditor": "auditor",

@@ -158,3 +158,72 @@ def test_only_the_fund_admin_changes_subfunds(client, world):
     r = client.post("/console/subfunds/GD-PROV/contributions",
                     data={"amount": "1.00", "received_on": "2026-06-30", "reference": "X", "csrf_token": token})
     assert r.status_code == 403
+
+
+# -- banks, users and tokens --------------------------------------------------------------
+
+
+def _token_on(html: str) -> str:
+    import re
+
+    match = re.search(r'id="new-token" class="secret">([^<]+)<', html)
+    assert match, "no token on the page"
+    return match.group(1)
+
+
+def test_admit_a_bank_and_its_token_works_once_shown(client, world, session):
+    login(client, "admin")
+    r = post_form(client, "/console/users", "/console/banks/new", {"code": "BANK-JM", "name": "江门农商银行"})
+    assert r.status_code == 200 and "no-store" in r.headers["Cache-Control"]
+    token = _token_on(r.get_data(as_text=True))
+    assert client.get("/api/v1/loans", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Listed afterwards without the secret.
+    page = client.get("/console/users").get_data(as_text=True)
+    assert 'data-bank="BANK-JM"' in page and 'data-user="bank-BANK-JM"' in page and token not in page
+    # A second, named token for the bank's user; then revoked on the tokens page.
+    from ledger.models import User
+
+    session.rollback()
+    user_id = session.scalar(select(User.id).where(User.name == "bank-BANK-JM"))
+    r = post_form(client, "/console/users", f"/console/users/{user_id}/tokens", {"name": "贷后系统"})
+    second = _token_on(r.get_data(as_text=True))
+    assert client.get("/api/v1/loans", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    from ledger.models import ApiToken
+
+    session.rollback()
+    token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "贷后系统"))
+    post_form(client, "/console/tokens", f"/console/tokens/{token_id}/revoke")
+    assert client.get("/api/v1/loans", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    assert client.get("/api/v1/loans", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_bank_roles_are_exclusive_and_users_get_console_passwords(client, world, session):
+    from ledger.models import User
+
+    login(client, "admin")
+    r = client.post("/console/users/new", data={"name": "mixed", "roles": ["bank", "approver"], "bank": "BANK-A",
+                                                "csrf_token": csrf_from(client.get("/console/users").get_data(as_text=True))},
+                    follow_redirects=True)
+    assert 'class="flash error"' in r.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(User).where(User.name == "mixed")) is None
+
+    r = client.post("/console/users/new", data={"name": "li.wei", "roles": ["reviewer", "approver"],
+                                                "csrf_token": csrf_from(client.get("/console/users").get_data(as_text=True))})
+    assert _token_on(r.get_data(as_text=True)).startswith("rcl_")
+    session.rollback()
+    user = session.scalar(select(User).where(User.name == "li.wei"))
+    assert user.roles == {"reviewer", "approver"}
+    r = post_form(client, "/console/users", f"/console/users/{user.id}/password", {"password": "short"})
+    assert 'class="flash error"' in r.get_data(as_text=True)
+    post_form(client, "/console/users", f"/console/users/{user.id}/password", {"password": "a long enough secret"})
+    assert login(client, "li.wei", "a long enough secret").status_code == 302
+    assert client.get("/console/claims").status_code == 200
+
+
+def test_an_auditor_reads_users_and_changes_nothing(client, world):
+    login(client, "auditor")
+    page = client.get("/console/users").get_data(as_text=True)
+    assert 'data-user="admin"' in page and 'id="bank-form"' not in page
+    token = csrf_from(client.get("/console/claims").get_data(as_text=True))
+    assert client.post("/console/banks/new", data={"code": "BANK-X", "name": "x", "csrf_token": token}).status_code == 403

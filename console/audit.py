@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, render_template
+from flask import Response, current_app, g, redirect, render_template, request, session, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
@@ -43,7 +43,8 @@ def _query():  # type: ignore[no-untyped-def]
 @roles_required(PAGE_ROLES["audit"])
 def audit_log():  # type: ignore[no-untyped-def]
     query = _query()
-    return render_template("console/audit.html", page=_page(query), query=query, report=None,
+    report = session.pop("chain_report", None)
+    return render_template("console/audit.html", page=_page(query), query=query, report=report,
                            entry_change=entry_change)
 
 
@@ -59,9 +60,26 @@ def audit_verify():  # type: ignore[no-untyped-def]
     g.db = current_app.extensions["ledger_readonly_sessions"]()
     # The same checks, in the same order, as `ledger-admin verify` and the auditor API.
     report = verification.run(g.db, public_key=bureau_public_key())
-    query = _query()
-    return render_template("console/audit.html", page=_page(query), query=query, report=report,
-                           entry_change=entry_change)
+    # POST-redirect-GET: the verdict rides in the session to the log page, so a reload
+    # neither re-posts nor leaves the officer on the POST URL.
+    session["chain_report"] = _report_summary(report)
+    return redirect(url_for("console.audit_log", **request.args) + "#chain-report", code=303)
+
+
+def _clip(text: str | None, limit: int = 240) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _report_summary(report: verification.Report) -> dict:  # type: ignore[type-arg]
+    """What the page shows of a verification, small enough for the session cookie."""
+    chain = report.first("chain")
+    return {
+        "ok": report.ok, "chain_ok": report.chain.ok, "checked": report.chain.checked,
+        "head_hash": report.head_hash, "first_broken": report.chain.first_broken,
+        "chain_problem": _clip(chain.problem),
+        "checks": [{"name": c.name, "title": _clip(c.title, 120), "ok": c.ok, "checked": c.checked,
+                    "problem": _clip(c.problem), "problems": c.problems} for c in report.checks],
+    }
 
 
 @bp.get("/audit/export.csv")

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.clock import BUSINESS_TZ
-from rules.money import AmountError, format_grouped, parse_amount, ratio_text
+from rules.money import AmountError, format_amount, format_grouped, parse_amount, ratio_text
 from rules.regions import region_label
 
 
@@ -30,6 +30,13 @@ def money_text(value: Any) -> str:
         return "" if value in (None, "") else str(value)
     grouped = format_grouped(abs(fen))
     return f"-¥{grouped}" if fen < 0 else f"¥{grouped}"
+
+
+def plain_amount(value: Any) -> str:
+    """``60000000`` fen -> ``600000.00``: what an amount field accepts (no ¥, no commas),
+    for placeholders that show the officer what to type."""
+    fen = to_fen(value)
+    return "" if fen is None else format_amount(fen)
 
 
 def date_text(value: date | datetime | str | None) -> str:
@@ -58,4 +65,5 @@ def init_app(app: Any) -> None:
     app.add_template_filter(date_text, "isodate")
     app.add_template_filter(ratio_display, "ratio")
     app.add_template_filter(ratio4_display, "ratio4")
+    app.add_template_filter(plain_amount, "plain_amount")
     app.add_template_filter(region_label, "region")  # 440703 江门市蓬江区 (SPEC §2)

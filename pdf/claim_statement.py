@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from rules.steps import CATEGORY_NAMES_ZH, Step
 
@@ -311,20 +311,23 @@ def story(data: dict[str, Any], meta: layout.StatementMeta, font: FontSetup) -> 
     else:
         out.append(styles.para(t["rec_none"]))
 
-    out.append(layout.section(styles, t["clawbacks"]))
+    # The last section and the verification note stay together: when the note does not
+    # fit on the page, the section goes over with it rather than leaving it alone there.
+    last: list[Flowable] = [layout.section(styles, t["clawbacks"])]
     clawbacks = data["clawbacks"]
     if clawbacks:
         rows = [[c["on"], layout.money(c["amount"]), c["reason"]] for c in clawbacks]
         rows.append([t["total"], layout.money(sum(c["amount"] for c in clawbacks)), ""])
-        out.append(layout.data_table(
+        last.append(layout.data_table(
             styles, [layout.Column(t["cb_on"], "fixed"), layout.Column(t["cb_amount"], "amount"),
                      layout.Column(t["cb_reason"])],
             rows, total_rows=1,
         ))
     else:
-        out.append(styles.para(t["cb_none"]))
+        last.append(styles.para(t["cb_none"]))
 
-    out.append(layout.verification_block(styles, meta))
+    last.extend(layout.verification_parts(styles, meta))
+    out.append(KeepTogether(last))
     return out
 
 

@@ -84,7 +84,7 @@ COMMON = {
         "verify_title": "核验信息",
         "verify_text": (
             "本{title}依据账本数据生成，编号 {number} 已登记于对账单登记簿并记入审计哈希链；所反映的账本状态 "
-            "SHA-256 为 {state}。将 PDF 原文件提交至 POST /api/v1/statements/verify 或运行 "
+            "SHA-256 见页脚。将 PDF 原文件提交至 POST /api/v1/statements/verify 或运行 "
             "ledger-admin verify-statement 即可核验真伪。"
         ),
         "checkpoint": ("最新审计检查点：第 {seq} 条记录，链头 {head}，签发于 {issued_at}（密钥 {key_id}，签名 "
@@ -103,7 +103,7 @@ COMMON = {
         "verify_title": "Verification",
         "verify_text": (
             "this {title} was generated from the ledger's records; number {number} is recorded in the statement "
-            "register and the hash-chained audit log; the ledger state it reflects has SHA-256 {state}. Verify the "
+            "register and the hash-chained audit log; the SHA-256 of the ledger state it reflects is in the footer. Verify the "
             "original PDF with POST /api/v1/statements/verify or ledger-admin verify-statement FILE."
         ),
         "checkpoint": ("Latest audit checkpoint: entry {seq}, head {head}, issued {issued_at} (key {key_id}, "
@@ -533,14 +533,20 @@ def _longest(values: set[str]) -> list[str]:
 def verification_block(styles: Styles, meta: StatementMeta, checkpoint: dict | None = None) -> Flowable:  # type: ignore[type-arg]
     """How to check the statement: its number, the state hash, where to verify; and the
     latest signed audit checkpoint, for the reader to keep."""
+    return KeepTogether(verification_parts(styles, meta, checkpoint))
+
+
+def verification_parts(styles: Styles, meta: StatementMeta, checkpoint: dict | None = None) -> list[Flowable]:  # type: ignore[type-arg]
+    """The verification note's flowables, for a caller that keeps them together with
+    more (a KeepTogether inside another does not measure its height)."""
     labels = COMMON[meta.lang]
     text = labels["verify_text"].format(title=meta.title, number=meta.number, state=meta.state_sha256)
     if checkpoint:
         text += " " + labels["checkpoint"].format(**checkpoint)
     rule = Table([[""]], colWidths=[FRAME_WIDTH], rowHeights=[3])
     rule.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, 0), 0.6, ACCENT)]))
-    return KeepTogether([Spacer(1, 4), rule, styles.para(f"{labels['verify_title']}：{text}" if meta.lang == "zh"
-                                                          else f"{labels['verify_title']}: {text}", styles.small)])
+    return [Spacer(1, 4), rule, styles.para(f"{labels['verify_title']}：{text}" if meta.lang == "zh"
+                                            else f"{labels['verify_title']}: {text}", styles.small)]
 
 
 __all__ = [

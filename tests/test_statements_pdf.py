@@ -446,3 +446,16 @@ def test_renders_in_parallel_threads_give_the_same_bytes(world, engine):
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(run, jobs))
     assert all(result == expected[job] for result, job in zip(results, jobs))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_verification_note_is_never_a_page_of_its_own(world, session, lang):
+    """Issue 17: the claim statement's second page held only the three-line note."""
+    for claim in (world.claim, world.repaired):
+        pages = pages_of(render(session, "claim", str(claim.id), lang=lang))
+        heading = "核验信息" if lang == "zh" else "Verification:"
+        last = squash(pages[-1])
+        assert squash(heading) in last
+        # Something of the statement itself shares the note's page: at least its last section.
+        before_note = last.split(squash(heading))[0]
+        assert len(pages) == 1 or ("七、" in before_note if lang == "zh" else "7." in before_note), before_note

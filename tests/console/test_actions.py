@@ -162,6 +162,13 @@ def test_buttons_follow_role_and_state(client, world):
     api_review(client, world)
     html = client.get(page).get_data(as_text=True)
     assert 'id="form-approve"' in html and 'data-confirm=' in html
+    # The placeholder is something the field itself accepts (issue 17: not "¥600,000.00").
+    import re
+
+    field = re.search(r'<input name="amount"[^>]*>', html).group(0)
+    placeholder = re.search(r'placeholder="([^"]*)"', field).group(1)
+    pattern = re.search(r'pattern="([^"]*)"', field).group(1)
+    assert placeholder == "2100000.00" and re.fullmatch(pattern, placeholder)
     login(client, "auditor")
     html = client.get(page).get_data(as_text=True)
     assert 'class="action' not in html

@@ -97,10 +97,13 @@ def test_audit_log_browse_filter_verify_export(client, world, engine):
     assert "claim.submit" in html and "subfund.contribute" in html
     html = client.get("/console/audit?entity_type=claim").get_data(as_text=True)
     assert "claim.submit" in html and "subfund.contribute" not in html
-    r = post_form(client, "/console/audit", "/console/audit/verify")
-    assert r.status_code == 200
+    r = post_form(client, "/console/audit", "/console/audit/verify", follow=False)
+    # POST-redirect-GET (issue 17): the verdict is shown on the log's own URL, once.
+    assert (r.status_code, r.headers["Location"]) == (303, "/console/audit#chain-report")
+    r = client.get("/console/audit")
     assert 'id="chain-report" data-ok="true"' in r.get_data(as_text=True)
     assert "哈希链完整" in r.get_data(as_text=True)
+    assert 'id="chain-report"' not in client.get("/console/audit").get_data(as_text=True)
     export = client.get("/console/audit/export.csv")
     assert export.mimetype == "text/csv" and b"claim.submit" in export.data
     export.close()

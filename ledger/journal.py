@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -215,8 +213,13 @@ def _move_closings(session: Session, deltas: dict[int, int], balances: dict[int,
     last_days = session.info.get(_LAST_DAYS, {})
     forward = [account_id for account_id in balances if last_days.get(account_id) == day]
     if forward:
-        dialect = session.get_bind().dialect.name
-        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(_account_days).values(
+        # The engine's own dialect is loaded already; importing the other one at the
+        # top would cost every command's start-up a tenth of a second.
+        if session.get_bind().dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        upsert = dialect_insert(_account_days).values(
             [{"account_id": account_id, "day": day, "closing": balances[account_id]} for account_id in forward])
         session.execute(upsert.on_conflict_do_update(index_elements=["account_id", "day"],
                                                      set_={"closing": upsert.excluded.closing}))

@@ -47,3 +47,12 @@ def test_upgrade_from_empty_on_postgresql(pg_url):
     engine = make_engine(pg_url)
     reset_postgresql(engine)  # leave the shared test database as the fixtures expect
     engine.dispose()
+
+
+def test_start_up_check_reads_the_same_head_as_alembic():
+    # ledger.migrate reads the head from the files so that start-up need not import alembic.
+    from alembic.script import ScriptDirectory
+
+    from ledger.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

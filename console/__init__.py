@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     """Register the console (after ``CSRFProtect`` is set up) and its cookie policy."""
     # Importing the view modules registers their routes on the blueprint (once per process).
     from . import (  # noqa: F401
-        audit, banks, claims, early_warning, errors, layout, login, reports, scheme_rules, simulations, statements,
+        audit, banks, claims, early_warning, errors, layout, loan_book, login, reports, scheme_rules, simulations, statements,
         subfund_admin, subfunds, tokens, users,
     )
     from .formatting import init_app as init_formatting

@@ -40,6 +40,7 @@ PAGE_ROLES = {
     "subfunds_edit": frozenset({"fund_admin"}),
     "users": frozenset({"fund_admin", "auditor"}),
     "users_edit": frozenset({"fund_admin"}),
+    "loans": CONSOLE_ROLES,
 }
 #: Session keys that make a login; the language survives a logout.
 _AUTH_KEYS = ("uid", "pw")

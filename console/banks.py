@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from flask import render_template
+from flask import abort, render_template
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -40,11 +40,15 @@ class BankView:
     chart: Markup | None = None
 
 
-def bank_views(session) -> list[BankView]:  # type: ignore[no-untyped-def]
+def bank_views(session, code: str | None = None) -> list[BankView]:  # type: ignore[no-untyped-def]
+    """Every bank's view, or only bank ``code``'s (its own page)."""
     today = context.today()
     views = []
     schemes = {s.id: s for s in session.scalars(select(Scheme))}
-    for bank in session.scalars(select(Bank).order_by(Bank.code)):
+    banks = select(Bank).order_by(Bank.code)
+    if code is not None:
+        banks = banks.where(Bank.code == code)
+    for bank in session.scalars(banks):
         view = BankView(bank)
         scheme_ids = session.scalars(select(Loan.scheme_id).where(Loan.bank_id == bank.id).distinct()).all()
         for scheme_id in sorted(scheme_ids, key=lambda i: schemes[i].code):
@@ -71,3 +75,13 @@ def bank_views(session) -> list[BankView]:  # type: ignore[no-untyped-def]
 @roles_required(PAGE_ROLES["subfunds"])
 def banks_page():  # type: ignore[no-untyped-def]
     return render_template("console/banks.html", views=bank_views(db.session()))
+
+
+@bp.get("/banks/<code>")
+@roles_required(PAGE_ROLES["subfunds"])
+def bank_page(code: str):  # type: ignore[no-untyped-def]
+    """One bank: its NPL per scheme, its cap utilisation per vintage, a link to its loans."""
+    views = bank_views(db.session(), code)
+    if not views:
+        abort(404)
+    return render_template("console/banks.html", views=views, single=True)

@@ -27,6 +27,10 @@ ALLOWED = {
     "/console/subfunds/GD-PROV": BUREAU,
     "/console/subfunds/new": {"fund_admin"},
     "/console/users": {"fund_admin", "auditor"},
+    "/console/loans?region=4407&status=active": BUREAU,
+    "/console/loans.xlsx": BUREAU,
+    "/console/banks": BUREAU,
+    "/console/banks/BANK-A": BUREAU,
     "/console/tokens": {"fund_admin", "auditor"},
 }
 #: role -> the user who holds it in the ``world`` fixture (None: nobody logged in).
@@ -62,7 +66,8 @@ def test_page_table_matches_the_console(world):
     assert {k: set(v) for k, v in PAGE_ROLES.items()} == {
         "claims": BUREAU, "subfunds": BUREAU, "statements": BUREAU, "simulations": BUREAU,
         "audit": {"approver", "fund_admin", "auditor"}, "rules": BUREAU, "rules_edit": {"fund_admin"},
-        "subfunds_edit": {"fund_admin"}, "users": {"fund_admin", "auditor"}, "users_edit": {"fund_admin"}}
+        "subfunds_edit": {"fund_admin"}, "users": {"fund_admin", "auditor"}, "users_edit": {"fund_admin"},
+        "loans": BUREAU}
 
 
 def test_a_forged_session_of_a_bank_user_is_refused(client, world, session):

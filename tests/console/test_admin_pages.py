@@ -227,3 +227,39 @@ def test_an_auditor_reads_users_and_changes_nothing(client, world):
     assert 'data-user="admin"' in page and 'id="bank-form"' not in page
     token = csrf_from(client.get("/console/claims").get_data(as_text=True))
     assert client.post("/console/banks/new", data={"code": "BANK-X", "name": "x", "csrf_token": token}).status_code == 403
+
+
+# -- the loan book ------------------------------------------------------------------------
+
+
+def test_loan_book_filters_totals_and_exports(client, world, make_bank, make_loan):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    make_bank("BANK-B")
+    make_loan("BANK-B", region="440703", categories=["tech_sme"], principal=1_000_000_00)
+    login(client, "auditor")
+    everything = client.get("/console/loans").get_data(as_text=True)
+    assert "合计（3 笔）" in everything
+    jiangmen = client.get("/console/loans?region=4407").get_data(as_text=True)
+    # Two Jiangmen loans (SPEC example 2 at BANK-A, one at BANK-B): 3,000,000.00 + 1,000,000.00.
+    assert "合计（2 笔）" in jiangmen and "¥4,000,000.00" in jiangmen
+    only_b = client.get("/console/loans?bank=BANK-B&region=4407").get_data(as_text=True)
+    assert "合计（1 笔）" in only_b and "¥1,000,000.00" in only_b
+    assert client.get("/console/loans?status=lost").status_code == 422
+    assert "合计（0 笔）" in client.get("/console/loans?vintage=1999").get_data(as_text=True)
+
+    r = client.get("/console/loans.xlsx?region=4407")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(load_workbook(BytesIO(r.data)).active.iter_rows(values_only=True))
+    assert len(rows) == 3  # the header and the two Jiangmen loans
+    principal = rows[0].index("本金")
+    assert sorted(str(row[principal]) for row in rows[1:]) == ["1000000", "3000000"]
+
+
+def test_a_bank_has_its_own_page(client, world):
+    login(client, "reviewer")
+    html = client.get("/console/banks/BANK-A").get_data(as_text=True)
+    assert 'data-bank="BANK-A"' in html and "GD-KJD" in html
+    assert client.get("/console/banks/NOPE").status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -81,7 +82,7 @@ def _demo_signing_material() -> None:
     from flask import current_app
 
     from ledger import checkpoints
-    from ledger.statements.signing import make_self_signed_pkcs12
+    from ledger.statements.signing import DEMO_PKCS12_FILE, make_self_signed_pkcs12
     from verifier.signing import key_id_of
 
     key_path = checkpoints.key_path(current_app.instance_path, current_app.config.get("SIGNING_KEY_PATH"))
@@ -91,8 +92,19 @@ def _demo_signing_material() -> None:
     if configured:
         click.echo(f"Statements are signed with {configured}.")
         return
-    p12 = key_path.parent / "bureau-demo.p12"  # beside the checkpoint key
+    p12 = key_path.parent / DEMO_PKCS12_FILE  # beside the checkpoint key
     if not p12.exists():
-        make_self_signed_pkcs12(p12, "demo")
-    click.echo(f"Self-signed demo certificate {p12}: sign statements with "
-               f"STATEMENT_SIGNING_P12={p12} STATEMENT_SIGNING_PASSPHRASE=demo (environment or instance/config.py).")
+        make_self_signed_pkcs12(p12, None)
+    click.echo(f"Statements are signed with the self-signed demo certificate {p12} "
+               "(a bureau sets STATEMENT_SIGNING_P12 to its own).")
+    _sign_from_now_on(p12)
+
+
+def _sign_from_now_on(p12: Path) -> None:
+    """Statements issued later in this process are signed too (a later start picks the
+    file up in web._configure_statement_signer)."""
+    from ledger.statements.signing import SIGNER_INFO_KEY, StatementSigner
+
+    signer = StatementSigner.from_pkcs12(p12, None)
+    for name in ("ledger_sessions", "ledger_readonly_sessions"):
+        current_app.extensions[name].configure(info={SIGNER_INFO_KEY: signer})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,10 @@ from ledger import auth, subfunds
 from ledger.db import make_engine, make_sessionmaker, normalize_url
 from ledger.migrate import upgrade
 from ledger.models import Base
+
+# Apps the tests build keep their instance folder (the demo's signing material, …) out of
+# the checkout: a developer's own `ledger-admin demo` must not change what tests see.
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="ledger-test-instance-"))
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BUSINESS_DATE = "2026-06-30"

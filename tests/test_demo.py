@@ -12,8 +12,9 @@ from ledger.models import Claim, ClaimDocument, Clawback, LoanReport, Recovery
 from web import create_app
 
 
-def test_demo_history(database_url):
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": "2026-12-01"})
+def test_demo_history(database_url, tmp_path):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": "2026-12-01",
+                      "SIGNING_KEY_PATH": str(tmp_path / "signing" / "checkpoint-ed25519.pem")})
     try:
         result = app.test_cli_runner().invoke(args=["demo"])
         assert result.exit_code == 0, result.output
@@ -37,5 +38,36 @@ def test_demo_history(database_url):
             session.commit()
         r = client.post(f"/api/v1/claims/{reviewed}/approve", json={}, headers={"Authorization": f"Bearer {token}"})
         assert (r.status_code, r.json["status"]) == (200, "approved"), r.json
+    finally:
+        app.extensions["ledger_engine"].dispose()
+
+
+def test_demo_then_run_serves_signed_statements(database_url, tmp_path):
+    """`ledger-admin demo && ledger-admin run`: the demo's self-signed certificate signs
+    the statements of the next start without any setting (issue 12)."""
+    from datetime import date
+
+    from ledger import statements
+    from ledger.statements.signing import check_signature
+
+    config = {"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": "2026-12-01",
+              "SIGNING_KEY_PATH": str(tmp_path / "signing" / "checkpoint-ed25519.pem")}
+    demo = create_app(config)
+    try:
+        result = demo.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+        assert "Statements are signed with the self-signed demo certificate" in result.output
+    finally:
+        demo.extensions["ledger_engine"].dispose()
+    assert oct((tmp_path / "signing" / "bureau-demo.p12").stat().st_mode & 0o777) == "0o600"
+    app = create_app(config)  # the next start
+    try:
+        with app.extensions["ledger_sessions"]() as session:
+            paid = session.scalar(select(Claim.id).where(Claim.status == "paid").limit(1))
+            _row, data = statements.issue_statement(session, "claim", str(paid), None, "zh", "test",
+                                                    app.config["FUND_NAME"], today=date(2026, 12, 1))
+            session.commit()
+        check = check_signature(data)
+        assert check.valid, check.reason
     finally:
         app.extensions["ledger_engine"].dispose()

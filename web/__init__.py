@@ -89,7 +89,9 @@ def _build(config: Mapping[str, Any] | None, *, serving: bool, web: bool) -> Fla
         #: The Ed25519 key that signs audit checkpoints; None: instance/signing/checkpoint-ed25519.pem.
         SIGNING_KEY_PATH=None,
         #: The bureau's certificate and key (PKCS#12) that sign every issued statement
-        #: (PAdES), and its passphrase; unset: statements are issued unsigned.
+        #: (PAdES), and its passphrase; unset: the demo's self-signed certificate
+        #: (bureau-demo.p12 beside the checkpoint key) if `ledger-admin demo` made one,
+        #: else statements are issued unsigned.
         STATEMENT_SIGNING_P12=None,
         STATEMENT_SIGNING_PASSPHRASE=None,
         #: Endpoints whose request body is not JSON (uploads, PDFs).
@@ -137,12 +139,20 @@ def _build(config: Mapping[str, Any] | None, *, serving: bool, web: bool) -> Fla
 def _configure_statement_signer(app: Flask) -> None:
     """Hand the bureau's PAdES signer (STATEMENT_SIGNING_P12) to the ledger's sessions:
     every statement they issue is then signed (ledger.statements.signing)."""
+    from ledger import checkpoints
+    from ledger.statements.signing import DEMO_PKCS12_FILE, SIGNER_INFO_KEY, StatementSigner
+
     path = app.config.get("STATEMENT_SIGNING_P12")
     if not path:
-        return
-    from ledger.statements.signing import SIGNER_INFO_KEY, StatementSigner
-
-    signer = StatementSigner.from_pkcs12(path, app.config.get("STATEMENT_SIGNING_PASSPHRASE"))
+        # A new user's `ledger-admin demo && ledger-admin run` signs its statements: the
+        # demo's certificate (unencrypted, owner-only, like the checkpoint key).
+        demo = checkpoints.key_path(app.instance_path, app.config.get("SIGNING_KEY_PATH")).parent / DEMO_PKCS12_FILE
+        if not demo.exists():
+            return
+        app.logger.info("Statements are signed with the self-signed demo certificate %s", demo)
+        signer = StatementSigner.from_pkcs12(demo, None)
+    else:
+        signer = StatementSigner.from_pkcs12(path, app.config.get("STATEMENT_SIGNING_PASSPHRASE"))
     for name in ("ledger_sessions", "ledger_readonly_sessions"):
         app.extensions[name].configure(info={SIGNER_INFO_KEY: signer})
 

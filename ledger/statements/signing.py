@@ -131,8 +131,18 @@ def check_signature(data: bytes) -> SignatureCheck:
     return SignatureCheck(True, True, fingerprint)
 
 
-def make_self_signed_pkcs12(path: Path, passphrase: str, common_name: str = "Risk Compensation Fund (demo)") -> None:
-    """A self-signed RSA certificate and key as PKCS#12, for the demo and tests."""
+#: The demo's self-signed certificate, beside the checkpoint key (instance/signing/ by
+#: default). Statements are signed with it when STATEMENT_SIGNING_P12 names no other.
+DEMO_PKCS12_FILE = "bureau-demo.p12"
+
+
+def make_self_signed_pkcs12(path: Path, passphrase: str | None,
+                            common_name: str = "Risk Compensation Fund (demo)") -> None:
+    """A self-signed RSA certificate and key as PKCS#12, for the demo and tests.
+
+    ``passphrase=None`` stores the key unencrypted (the demo's, like the checkpoint
+    key): a passphrase kept in the same folder would protect nothing; the file is
+    readable by its owner only."""
     from datetime import timedelta
 
     from cryptography import x509
@@ -157,5 +167,6 @@ def make_self_signed_pkcs12(path: Path, passphrase: str, common_name: str = "Ris
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pkcs12.serialize_key_and_certificates(
-        common_name.encode(), key, cert, None, serialization.BestAvailableEncryption(passphrase.encode())))
+        common_name.encode(), key, cert, None,
+        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()))
     path.chmod(0o600)

@@ -23,7 +23,7 @@ TITLE = {"zh": "补偿结算单", "en": "Compensation Statement"}
 
 L = {
     "zh": {
-        "subtitle": "理赔编号 {claim}　·　状态：{status}　·　数据截至 {as_of}（北京时间）",
+        "subtitle": "理赔编号 {claim}　·　状态：{status}　·　数据截至 {as_of} 日终",
         "basics": "一、基本信息",
         "scheme": "补偿方案",
         "rule_version": "规则版本",
@@ -99,7 +99,7 @@ L = {
         "recommend": {"approve": "建议批准", "reject": "建议驳回", "return": "退回补充"},
     },
     "en": {
-        "subtitle": "Claim {claim} · status: {status} · data as of {as_of} (Beijing time)",
+        "subtitle": "Claim {claim} · status: {status} · data as of the end of {as_of}",
         "basics": "1. Particulars",
         "scheme": "Scheme",
         "rule_version": "Rule version",

@@ -237,6 +237,9 @@ def test_claim_statement_shows_everything_about_the_compensation(world, session)
     assert "中国建设银行江门分行" in flat and "JM-2026-0001" in text and "GD-KJD" in text
     assert "2026-01-10" in text and "2028-01-10" in text  # disbursed and maturity
     assert "2026-02-01" in text and "2026-05-10" in text  # default and claim dates
+    # One clock (issue 17): as of the business date of the latest fact (the recovery of
+    # 2026-06-20), end of day, as the sub-fund and bank statements say it.
+    assert "数据截至 2026-06-20 日终" in text and "北京时间）" not in text.split("\n")[1]
     assert "3,000,000.00 元" in text  # principal and outstanding
     # Every computation step, rendered in Chinese from its stored parameters.
     for step in world.claim.decision["steps"]:

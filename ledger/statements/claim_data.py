@@ -124,6 +124,10 @@ def claim_statement_data(session: Session, claim_id: int) -> tuple[dict[str, Any
                        for r in recoveries],
         "clawbacks": [{"on": local_date(c.created_at).isoformat(), "amount": c.amount, "reason": c.reason}  # type: ignore[union-attr]
                       for c in clawbacks],
-        "as_of": as_of.strftime("%Y-%m-%d %H:%M:%S"),
+        # One clock with the other statements: the business date of the claim's latest
+        # dated fact, "as of the end of that day" (the wall-clock moment stays the PDF's
+        # creation date only).
+        "as_of": max(d for d in (claim.claimed_on, claim.paid_on, *(r.recovered_on for r in recoveries),
+                                 *(local_date(c.created_at) for c in clawbacks)) if d is not None).isoformat(),
     }
     return data, as_of

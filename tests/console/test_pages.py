@@ -162,3 +162,15 @@ def test_charts_escape_labels_and_flag_leverage_over_the_limit():
     over = leverage_chart([Leverage("S", Fraction(12), Fraction(10)), Leverage("N", None, None)],
                           title="L", used_label="U", limit_label="M")
     assert over.count('class="bar-over"') == 1 and "12.00× / 10×" in over and "— / —" in over
+
+
+def test_the_queue_dates_claims_by_business_date(client, world):
+    """Issue 17, one clock: the queue shows the claim's business date (申请日), the date
+    its age counts from — not the wall-clock moment its row was written."""
+    login(client, "reviewer")
+    claimed_on = client.get(f"/api/v1/claims/{world.claim_id}", headers=world.tokens["reviewer"]).json["claimed_on"]
+    html = client.get("/console/claims").get_data(as_text=True)
+    row = html[html.index(f'data-claim="{world.claim_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert f'data-claimed-on="{claimed_on}">{claimed_on}<' in row
+    assert "<th>申请日</th>" in html and "<th>提交时间</th>" not in html

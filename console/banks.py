@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from api import context, db
+from ledger import early_warning
 from ledger.loans import npl_figures
 from ledger.models import Bank, Loan, RuleVersion, Scheme
 from ledger.portfolio import VintageUse, portfolio_use
@@ -81,7 +82,17 @@ def banks_page():  # type: ignore[no-untyped-def]
 @roles_required(PAGE_ROLES["subfunds"])
 def bank_page(code: str):  # type: ignore[no-untyped-def]
     """One bank: its NPL per scheme, its cap utilisation per vintage, a link to its loans."""
-    views = bank_views(db.session(), code)
+    session = db.session()
+    views = bank_views(session, code)
     if not views:
         abort(404)
-    return render_template("console/banks.html", views=views, single=True)
+    # The NPL trend per scheme: the early-warning page's series and chart, for this bank.
+    trends = []
+    for entry in early_warning.series(session, today=context.today(), months=12, bank_id=views[0].bank.id):
+        last = entry.months[-1]
+        limits = [(name, value) for name, value in (("npl_suspend_registrations", last.suspend_registrations),
+                                                    ("npl_suspend_compensation", last.suspend_compensation))
+                  if value is not None]
+        trends.append(charts.npl_chart([charts.RatioPoint(m.month, m.npl_ratio) for m in entry.months],
+                                       limits=limits, title=t("ew.chart", bank=entry.bank, scheme=entry.scheme)))
+    return render_template("console/banks.html", views=views, single=True, trends=trends)

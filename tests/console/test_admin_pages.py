@@ -262,4 +262,5 @@ def test_a_bank_has_its_own_page(client, world):
     login(client, "reviewer")
     html = client.get("/console/banks/BANK-A").get_data(as_text=True)
     assert 'data-bank="BANK-A"' in html and "GD-KJD" in html
+    assert 'id="npl-trend"' in html and "<svg" in html[html.index('id="npl-trend"'):]  # its NPL trend, server-drawn
     assert client.get("/console/banks/NOPE").status_code == 404

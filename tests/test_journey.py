@@ -111,9 +111,16 @@ def test_bank_to_auditor_journey(app, client, people, gd_scheme, session):
     assert journal.check_balances(session) == [] and journal.unbalanced_transactions(session) == []
     assert audit.verify_chain(session).ok
 
-    # The auditor downloads the compensation statement and checks it was issued here.
+    # An auditor reads without writing: before the bank downloads it, nothing is issued.
+    r = client.get(f"/api/v1/claims/{cid}/statement.pdf", headers=people["auditor"])
+    assert (r.status_code, r.json["code"]) == (409, "statement_not_issued")
+    issued = client.get(f"/api/v1/claims/{cid}/statement.pdf", headers=bank)
+    assert issued.status_code == 200
+
+    # The auditor fetches the issued compensation statement and checks it was issued here.
     pdf = client.get(f"/api/v1/claims/{cid}/statement.pdf", headers=people["auditor"])
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data == issued.data
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
     for expected in ("补偿结算单", "江门市农业科技有限公司", "2,100,000.00", "1,050,000.00", "630,000.00",
                      "420,000.00", "GDCZ-2026-0630-01"):

@@ -20,17 +20,18 @@ from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 from verifier import checks as pure
 from verifier.signing import load_public_key
 
-from . import journal
+from . import asof, journal
 from .audit import utc_text
 from .models import (
     Account,
+    AccountDay,
     AuditCheckpoint,
     AuditEntry,
     AuditHead,
@@ -185,6 +186,15 @@ def running_balances_check(ctx: Context) -> tuple[int, list[str]]:
                 for b in breaks]
     postings = ctx.session.scalar(select(Posting.id).order_by(Posting.id.desc()).limit(1)) or 0
     return postings, problems
+
+
+@check("day_closings", "Every account's stored day closing (the as-of figure) equals its postings up to that day")
+def day_closings_check(ctx: Context) -> tuple[int, list[str]]:
+    broken = asof.check_closings(ctx.session)
+    problems = [f"account {account} on {day.isoformat()}: stored closing {format_amount(stored)}, "
+                f"postings {format_amount(derived)}" for account, day, stored, derived in broken]
+    days = ctx.session.scalar(select(func.count()).select_from(AccountDay)) or 0
+    return days, problems
 
 
 @check("claims", "Claims' approved amounts, payer lines and statuses agree with their journal transactions and the chain")

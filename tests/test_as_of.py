@@ -101,3 +101,20 @@ def test_a_past_period_statement_is_the_same_whenever_issued(client, tokens, mak
     assert again.headers["X-Statement-State-SHA256"] == march.headers["X-Statement-State-SHA256"]
     assert again.data == march.data
     assert read(client, tokens, "GD-PROV", "2026-03-31")["available"] == "1300000.00"
+
+
+def test_verify_names_a_day_closing_that_disagrees_with_the_postings(make_subfund, session):
+    # The as-of figures are a running store; `ledger-admin verify` re-derives it from postings.
+    from sqlalchemy import update
+
+    from ledger import verification
+    from ledger.models import AccountDay
+
+    make_subfund("GD-PROV", 1_000_000_00)
+    contribute(session, "GD-PROV", 200_000_00, date(2026, 3, 10), "MAR")
+    assert verification.run(session, only={"day_closings"}).ok
+    session.execute(update(AccountDay).where(AccountDay.day == date(2026, 3, 10))
+                    .values(closing=AccountDay.closing + 1_000_000_00))
+    session.commit()
+    result = verification.run(session, only={"day_closings"}).first("day_closings")
+    assert not result.ok and "2026-03-10" in result.problem

@@ -24,6 +24,7 @@ from ledger import schemes as service
 from ledger import simulations as simulation_service
 from ledger.errors import DomainError, ValidationFailed
 from ledger.models import RuleVersion, Scheme
+from rules.regions import region_label
 
 from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
@@ -144,16 +145,27 @@ def readable(document: dict[str, Any]) -> dict[str, Any]:
     general, sections, tables = [], [], []
     for key, value in document.items():
         if isinstance(value, dict):
-            sections.append((key, [(k, shown(v)) for k, v in value.items()]))
+            # Region groups list region codes: each shown with its name (SPEC §2).
+            named = key == "region_groups"
+            sections.append((key, [(k, "、".join(region_label(c) for c in v) if named and isinstance(v, list)
+                                    else shown(v)) for k, v in value.items()]))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns: list[str] = []
             for row in value:
                 columns += [c for c in row if c not in columns]
-            rows = [[payers_text(row.get(c)) if c == "payers" else shown(row.get(c)) for c in columns] for row in value]
+            rows = [[cell(c, row.get(c)) for c in columns] for row in value]
             tables.append((key, columns, rows))
         else:
             general.append((key, shown(value)))
     return {"general": general, "sections": sections, "tables": tables}
+
+
+def cell(column: str, value: Any) -> str:
+    if column == "payers":
+        return payers_text(value)
+    if column == "region" and isinstance(value, str):
+        return region_label(value)  # 440703 江门市蓬江区
+    return shown(value)
 
 
 def payers_text(payers: Any) -> str:

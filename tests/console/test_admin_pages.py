@@ -37,6 +37,7 @@ def test_a_version_reads_as_tables(client, world, session):
     html = client.get("/console/rules/GD-KJD/1").get_data(as_text=True)
     # The claims caps, the uplifts and every payer with its share, as rows of a table.
     assert "per_claim_cap" in html and "GD-PROV" in html and "rule-payers" in html
+    assert "440700 江门市" in html  # region ratios name their region (SPEC §2)
     assert client.get("/console/rules/GD-KJD/9").status_code == 404
     # A reviewer reads rules but may not draft them.
     assert client.get("/console/rules/draft").status_code == 403
@@ -121,7 +122,8 @@ def test_open_a_subfund_and_fund_it(client, world, session):
     r = post_form(client, page, f"{page}/contributions",
                   {"amount": "2500000.00", "received_on": "2026-06-30", "reference": "PJ-2026-001"})
     assert _balances(session, "COUNTY-440703")["available"] == 2_500_000_00
-    assert "PJ-2026-001" in client.get(page).get_data(as_text=True)  # the movement is listed
+    html = client.get(page).get_data(as_text=True)
+    assert "PJ-2026-001" in html and "440703 江门市蓬江区" in html  # the movement is listed
 
 
 def test_contributions_follow_the_apis_money_and_date_rules(client, world, session):

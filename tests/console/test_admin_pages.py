@@ -266,3 +266,23 @@ def test_a_bank_has_its_own_page(client, world):
     assert 'data-bank="BANK-A"' in html and "GD-KJD" in html
     assert 'id="npl-trend"' in html and "<svg" in html[html.index('id="npl-trend"'):]  # its NPL trend, server-drawn
     assert client.get("/console/banks/NOPE").status_code == 404
+
+
+def test_the_english_administration_pages_have_no_chinese_ui_text(client, world, session):
+    """Only data (scheme documents' comments are not kept; names of banks and funds are
+    data) may be Chinese on the English pages."""
+    import re
+
+    login(client, "admin")
+    post_form(client, "/console/claims", "/console/lang", {"lang": "en"})
+    document = _gd_document(session)
+    r = post_form(client, "/console/rules/draft", "/console/rules/draft",
+                  {"rules": json.dumps({**document, "effective_from": "2026-09-01"}), "action": "check"})
+    pages = {"draft-check": r.get_data(as_text=True)}
+    for path in ("/console/rules", "/console/rules/draft", "/console/subfunds/new", "/console/loans?bank=BANK-A&status=lost"):
+        pages[path] = client.get(path).get_data(as_text=True)
+    for name, html in pages.items():
+        body = html[html.index("<main"):]
+        # Region names are data; strip them (code then name) before looking.
+        body = re.sub(r"\d{6} [\u4e00-\u9fff]+", "", body)
+        assert not re.search(r"[\u4e00-\u9fff]", body), (name, re.findall(r".{30}[\u4e00-\u9fff]+.{10}", body)[:3])

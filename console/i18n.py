@@ -304,6 +304,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "au.entity": ("对象", "Entity"),
     "au.change": ("变更", "Change"),
     "au.hash": ("哈希", "Hash"),
+    "au.history": ("该对象的全部记录", "Everything about this entity"),
+    "au.from": ("日期自", "From"),
+    "au.to": ("日期至", "To"),
     # -- errors -------------------------------------------------------------------------
     "error.title": ("出错了", "Something went wrong"),
     "error.400": ("请求无效。", "The request is not valid."),

@@ -94,9 +94,9 @@ def test_a_paid_claim_offers_its_statement(client, world):
 def test_audit_log_browse_filter_verify_export(client, world, engine):
     login(client, "auditor")
     html = client.get("/console/audit").get_data(as_text=True)
-    assert "claim.submit" in html and "subfund.contribute" in html
+    assert 'data-action="claim.submit"' in html and 'data-action="subfund.contribute"' in html
     html = client.get("/console/audit?entity_type=claim").get_data(as_text=True)
-    assert "claim.submit" in html and "subfund.contribute" not in html
+    assert 'data-action="claim.submit"' in html and 'data-action="subfund.contribute"' not in html
     r = post_form(client, "/console/audit", "/console/audit/verify", follow=False)
     # POST-redirect-GET (issue 17): the verdict is shown on the log's own URL, once.
     assert (r.status_code, r.headers["Location"]) == (303, "/console/audit#chain-report")

@@ -66,6 +66,28 @@ WORDS: dict[str, tuple[str, str]] = {
     "section.size_tiers": ("规模分档", "Size tiers"), "section.region_groups": ("地区分组", "Region groups"),
 }
 
+#: Rule keys in words (SPEC §3); the key itself is shown beside, as the draft's editor types it.
+KEYS: dict[str, tuple[str, str]] = {
+    "scheme": ("方案代码", "Scheme"), "effective_from": ("生效日", "Effective from"),
+    "base_ratio": ("基础补偿比例", "Base ratio"), "max_ratio": ("最高补偿比例", "Maximum ratio"),
+    "uplift_mode": ("上浮方式", "Uplift mode"), "tier_mode": ("分档方式", "Tier mode"),
+    "region": ("地区", "Region"), "group": ("地区分组", "Region group"), "ratio": ("补偿比例", "Ratio"),
+    "payers": ("出资方", "Payers"), "subfund": ("子基金", "Sub-fund"), "share": ("份额", "Share"),
+    "fallback": ("替代子基金", "Fallback"), "up_to": ("本金至", "Principal up to"),
+    "high_tech": ("高新技术企业", "High-tech"), "specialized_town": ("专业镇企业", "Specialised town"),
+    "agri_tech": ("农业科技企业", "Agri-tech"), "tech_sme": ("科技型中小企业", "Tech SME"),
+    "categories_any": ("企业类别（其一）", "Categories (any)"), "max_loan_principal": ("单笔本金上限", "Maximum principal"),
+    "max_term_months": ("最长期限（月）", "Maximum term (months)"),
+    "registration_window_days": ("备案时限（日）", "Registration window (days)"),
+    "min_overdue_days": ("最短逾期（日）", "Minimum overdue (days)"), "filing_window_days": ("申请时限（日）", "Filing window (days)"),
+    "per_claim_cap": ("单笔补偿上限", "Cap per claim"), "per_enterprise_cap": ("单户企业累计上限", "Cap per enterprise"),
+    "per_bank_annual_cap": ("单家银行年度上限", "Annual cap per bank"), "portfolio_cap_rate": ("组合上限比例", "Portfolio cap rate"),
+    "required_documents": ("必备材料", "Required documents"), "decision_days": ("办理时限（日）", "Decision days"),
+    "leverage": ("放大倍数", "Leverage"), "npl_suspend_registrations": ("暂停备案不良率", "NPL: suspend registrations"),
+    "npl_suspend_compensation": ("暂停补偿不良率", "NPL: suspend compensation"),
+    "monthly_report_due_day": ("月报截止日", "Monthly report due day"),
+}
+
 #: The what-if's scenario: the simulation page's defaults, fewer runs (a check must be quick).
 WHATIF = {"horizon_months": 12, "default_rate": "0.02", "recovery_rate": "0.3", "runs": 200, "seed": 1}
 
@@ -74,6 +96,11 @@ def w(key: str, **params: Any) -> str:
     pair = WORDS[key]
     text = pair[0] if current_lang() == "zh" else pair[1]
     return text.format(**params) if params else text
+
+
+def key_label(key: str) -> str:
+    pair = KEYS.get(key)
+    return (pair[0] if current_lang() == "zh" else pair[1]) if pair else key
 
 
 def section_title(name: str) -> str:
@@ -212,7 +239,7 @@ def rule_version_page(code: str, version: int):  # type: ignore[no-untyped-def]
     except DomainError:
         abort(404)
     return render_template("console/rule_version.html", row=row, table=readable(row.document), w=w,
-                           section_title=section_title, document=json.dumps(row.document, ensure_ascii=False, indent=2))
+                           section_title=section_title, key_label=key_label, document=json.dumps(row.document, ensure_ascii=False, indent=2))
 
 
 def _whatif(code: str, document: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

@@ -38,6 +38,8 @@ def test_a_version_reads_as_tables(client, world, session):
     # The claims caps, the uplifts and every payer with its share, as rows of a table.
     assert "per_claim_cap" in html and "GD-PROV" in html and "rule-payers" in html
     assert "440700 江门市" in html  # region ratios name their region (SPEC §2)
+    claims = html[html.index("rule-claims"):]
+    assert claims.index("单笔补偿上限") < claims.index("5000000.00")  # the cap in words, with its figure
     assert client.get("/console/rules/GD-KJD/9").status_code == 404
     # A reviewer reads rules but may not draft them.
     assert client.get("/console/rules/draft").status_code == 403
@@ -279,7 +281,7 @@ def test_the_english_administration_pages_have_no_chinese_ui_text(client, world,
     r = post_form(client, "/console/rules/draft", "/console/rules/draft",
                   {"rules": json.dumps({**document, "effective_from": "2026-09-01"}), "action": "check"})
     pages = {"draft-check": r.get_data(as_text=True)}
-    for path in ("/console/rules", "/console/rules/draft", "/console/subfunds/new", "/console/loans?bank=BANK-A&status=lost"):
+    for path in ("/console/rules", "/console/rules/GD-KJD/1", "/console/rules/draft", "/console/subfunds/new", "/console/loans?bank=BANK-A&status=lost"):
         pages[path] = client.get(path).get_data(as_text=True)
     for name, html in pages.items():
         body = html[html.index("<main"):]

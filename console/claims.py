@@ -81,7 +81,7 @@ def claim_detail(claim_id: int):  # type: ignore[no-untyped-def]
     steps = [Step.from_dict(s) for s in claim.decision.get("steps", [])]
     return render_template(
         "console/claim.html", claim=claim, c=claim_dict(claim), loan=claim.loan,
-        steps=[(s.rule, s.render(lang)) for s in steps],
+        steps=[(s.rule, s.words(lang)) for s in steps],
         categories=("、" if lang == "zh" else ", ").join(label(CATEGORIES, c) for c in claim.loan.categories),
         actions=allowed_actions(current_user(), claim), today=context.today(),
         checklist=dossiers.checklist(db.session(), claim), documents=dossiers.documents_of(db.session(), claim),

@@ -37,6 +37,28 @@ RULE_NAMES_ZH = {
     "portfolio_cap": "组合补偿上限",
 }
 
+#: Rule keys as English readers name them (the console's English page shows words, the
+#: stored ``detail`` keeps the key for API clients and logs).
+RULE_NAMES_EN = {
+    "region_ratio": "Regional ratio",
+    "size_tier": "Loan-size tier",
+    "uplift": "Category uplift",
+    "max_ratio": "Ratio limit",
+    "eligible_loss": "Eligible loss",
+    "compensation": "Compensation",
+    "per_claim_cap": "Per-claim cap",
+    "per_enterprise_cap": "Per-enterprise cap",
+    "per_bank_annual_cap": "Per-bank annual cap",
+    "portfolio_cap": "Portfolio cap",
+    "payer_fallback": "Payer fallback",
+    "payer_missing": "Payer missing",
+    "split": "Split between payers",
+    "repair": "Repair",
+    "recovery_share": "Recovery share",
+    "recovery_split": "Recovery split",
+    "recovery_return": "Recovery returned",
+}
+
 
 @dataclass(frozen=True)
 class Step:
@@ -60,6 +82,17 @@ class Step:
                 # the English detail is always there.
                 return self.detail
         raise ValueError(f'unsupported language {lang!r}: use "zh" or "en"')
+
+    def words(self, lang: str) -> str:
+        """As :meth:`render`, but English names the rule in words (``Ratio limit: 0.85 →
+        0.80``) instead of by its key, for people rather than API clients."""
+        if lang != "en":
+            return self.render(lang)
+        name = RULE_NAMES_EN.get(self.rule)
+        prefix = f"{self.rule}: "
+        if name is None or not self.detail.startswith(prefix):
+            return self.detail
+        return f"{name}: {self.detail[len(prefix):]}".replace(" -> ", " → ")
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "detail": self.detail, "params": copy.deepcopy(dict(self.params))}

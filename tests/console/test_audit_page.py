@@ -51,3 +51,15 @@ def test_english_audit_log_is_in_english(client, world):
         s["lang"] = "en"
     html = client.get("/console/audit?action=claim.submit").get_data(as_text=True)
     assert "claim submitted" in html and "提交理赔申请" not in html
+
+
+def test_english_claim_page_names_computation_steps_in_words(client, world):
+    """Issue 17: the English page explains the computation in words, not rule keys."""
+    from .conftest import post_form
+
+    login(client, "reviewer")
+    post_form(client, "/console/claims", "/console/lang", {"lang": "en"})
+    html = client.get(f"/console/claims/{world.claim_id}").get_data(as_text=True)
+    steps = html[html.index('id="steps"'):html.index("</ol>", html.index('id="steps"'))]
+    assert "Regional ratio: 440700 → 0.60" in steps and "Compensation: " in steps
+    assert "region_ratio:" not in steps and "max_ratio:" not in steps and "->" not in steps

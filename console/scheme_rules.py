@@ -10,6 +10,7 @@ goes through ``ledger.schemes.publish``, the API's own service.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
@@ -269,7 +270,7 @@ def rules_draft():  # type: ignore[no-untyped-def]
         text = upload.read(1_000_000).decode("utf-8", errors="replace")
     ctx: dict[str, Any] = {"text": text, "w": w, "errors": None, "unreadable": None, "diff": None,
                            "current": None, "sim": None, "whatif_error": None, "ruleset": None,
-                           "whatif": {**WHATIF, "as_of": context.today().isoformat()}}
+                           "whatif": {**WHATIF, "as_of": context.today().isoformat()}, "checked": ""}
     if request.method == "GET":
         source = request.args.get("from", "")
         if "/" in source:
@@ -293,7 +294,10 @@ def rules_draft():  # type: ignore[no-untyped-def]
         ctx["errors"] = sorted(exc.errors.items())
         return render_template("console/rules_draft.html", **ctx), 422
     ctx["ruleset"] = ruleset
-    if request.form.get("action") == "publish":
+    ctx["checked"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # Publish only the very text whose diff and what-if were shown: a draft edited after
+    # "Check" is checked again instead.
+    if request.form.get("action") == "publish" and request.form.get("checked") == ctx["checked"]:
         try:
             version = service.publish(session, ruleset.scheme, document, actor=current_user().name)
         except ValidationFailed as exc:

@@ -4,6 +4,7 @@ the test client with the CSRF token, as a browser posts them."""
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -81,15 +82,24 @@ def test_check_shows_the_diff_and_the_whatif_then_publish(client, world, session
     session.rollback()
     assert session.scalar(select(RuleVersion.version).order_by(RuleVersion.version.desc()).limit(1)) == 1
 
+    checked = re.search(r'name="checked" value="([0-9a-f]{64})"', html).group(1)
+    # A draft changed after "Check" is not published: it is checked (and its diff shown) again.
+    edited = {**document, "base_ratio": "0.55"}
     r = post_form(client, "/console/rules/draft", "/console/rules/draft",
-                  {"rules": json.dumps(document), "action": "publish"}, follow=False)
+                  {"rules": json.dumps(edited), "action": "publish", "checked": checked})
+    assert r.status_code == 200 and 'data-key="base_ratio"' in r.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(RuleVersion.version).order_by(RuleVersion.version.desc()).limit(1)) == 1
+
+    r = post_form(client, "/console/rules/draft", "/console/rules/draft",
+                  {"rules": json.dumps(document), "action": "publish", "checked": checked}, follow=False)
     assert r.status_code == 302 and r.location.endswith("/console/rules/GD-KJD/2")
     session.rollback()
     v2 = session.scalar(select(RuleVersion).where(RuleVersion.version == 2))
     assert v2.published_by == "admin" and v2.document["claims"]["per_claim_cap"] == "1000000.00"
     # The same effective date again is refused with the key named.
     r = post_form(client, "/console/rules/draft", "/console/rules/draft",
-                  {"rules": json.dumps(document), "action": "publish"})
+                  {"rules": json.dumps(document), "action": "publish", "checked": checked})
     assert r.status_code == 422 and 'data-key="effective_from"' in r.get_data(as_text=True)
 
 

@@ -15,8 +15,9 @@ from flask import url_for
 from werkzeug.routing import BuildError
 
 from ledger.models import AuditEntry
+from rules.regions import region_label
 
-from .i18n import current_lang
+from .i18n import CATEGORIES, STATUS, current_lang, label
 
 #: action -> (Chinese, English). Claim actions follow the claim's lifecycle (SPEC §4).
 ACTION_WORDS: dict[str, tuple[str, str]] = {
@@ -108,6 +109,22 @@ def field_text(name: str) -> str:
     return _pick(pair) if pair else name
 
 
+#: Fields whose stored values are codes with words of their own.
+_VALUE_WORDS = {"status": STATUS, "from_status": STATUS, "to_status": STATUS, "categories": CATEGORIES}
+
+
+def _value(name: str, value: Any) -> str:
+    """A stored value as shown: statuses and categories in words, regions with names."""
+    table = _VALUE_WORDS.get(name)
+    if table is not None and isinstance(value, str):
+        return label(table, value)
+    if table is not None and isinstance(value, (list, tuple)):
+        return _shown([label(table, v) if isinstance(v, str) else v for v in value])
+    if name == "region" and isinstance(value, str):
+        return region_label(value)
+    return _shown(value)
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "—"
@@ -137,8 +154,8 @@ def entry_diff(entry: AuditEntry) -> list[FieldChange]:
     has_before = entry.before is not None
     changes = []
     for name in list(after) + [k for k in before if k not in after]:
-        old = _shown(before[name]) if has_before and name in before else None
-        new = _shown(after[name]) if name in after else None
+        old = _value(name, before[name]) if has_before and name in before else None
+        new = _value(name, after[name]) if name in after else None
         changes.append(FieldChange(name, field_text(name) if name else "", old, new,
                                    changed=has_before and before.get(name) != after.get(name)))
     return changes

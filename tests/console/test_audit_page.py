@@ -22,7 +22,7 @@ def test_entries_read_as_words_with_a_diff_and_a_link(client, world):
     assert f'href="/console/claims/{world.claim_id}"' in row  # the claim it concerns
     # before/after field by field: the status went from submitted to reviewed.
     assert '<tr class="changed" data-field="status"><th>状态</th>' in row
-    assert "<del>submitted</del> → <ins>reviewed</ins>" in row
+    assert "<del>已提交</del> → <ins>已审查</ins>" in row  # statuses in words, no raw codes
     assert "{&#34;" not in row and '{"' not in row  # no raw JSON
 
 

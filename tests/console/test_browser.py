@@ -180,6 +180,7 @@ def test_an_auditor_downloads_statements_and_sees_no_action_buttons(page, world,
     page.click("#verify-chain button")
     page.wait_for_selector("#chain-report")
     assert page.get_attribute("#chain-report", "data-ok") == "true"
+    assert page.url.endswith("/console/audit#chain-report")  # POST-redirect-GET (issue 17)
     shot(page, "audit")
 
 
@@ -203,7 +204,8 @@ def test_english_from_the_switch_and_back(page, world):
     page.click("#lang-switch")
     page.wait_for_selector("text=Claim queue")
     page.goto(f"/console/claims/{world.claim_id}")
-    assert "region_ratio" in page.inner_text("#steps")
+    steps = page.inner_text("#steps")
+    assert "Regional ratio" in steps and "region_ratio" not in steps  # words, not rule keys (issue 17)
     shot(page, "claim-en")
     page.click("#lang-switch")
     page.wait_for_selector("text=补偿计算过程")

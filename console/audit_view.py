@@ -82,6 +82,16 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "payment_reference": ("支付凭证号", "payment reference"), "paid_on": ("支付日期", "paid on"),
     "principal": ("本金", "principal"), "outstanding": ("贷款余额", "outstanding"), "roles": ("角色", "roles"),
     "recommendation": ("审查建议", "recommendation"), "number": ("编号", "number"), "bank": ("银行", "bank"),
+    "audit_hash": ("审计哈希", "audit hash"), "audit_seq": ("审计序号", "audit entry"), "filename": ("文件名", "file name"),
+    "font": ("字体", "font"), "kind": ("种类", "kind"), "language": ("语言", "language"), "pages": ("页数", "pages"),
+    "period_from": ("期间起", "period from"), "period_to": ("期间止", "period to"), "scope": ("范围", "scope"),
+    "sha256": ("SHA-256", "SHA-256"), "size": ("字节数", "bytes"), "state_sha256": ("账本状态 SHA-256", "ledger state SHA-256"),
+    "channel": ("渠道", "channel"), "method": ("算法", "method"), "prefix": ("令牌前缀", "token prefix"),
+    "lines": ("分摊明细", "payer lines"), "offsets": ("抵扣", "offsets"), "default_on": ("违约日", "defaulted on"),
+    "loan_id": ("贷款编号", "loan"), "outstanding_principal": ("未偿本金", "outstanding principal"),
+    "ratio": ("补偿比例", "ratio"), "on": ("日期", "on"), "event_id": ("事件编号", "event"),
+    "claimed_on": ("申请日", "claimed on"), "credit_code": ("统一社会信用代码", "credit code"),
+    "external_id": ("银行贷款编号", "bank's loan id"), "received_on": ("到账日", "received on"),
 }
 
 

@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
         subfund_admin, subfunds, tokens, users,
     )
     from .formatting import init_app as init_formatting
+    from .i18n import init_app as init_i18n
     from .throttle import init_app as init_throttle
 
     secure = app.config.get("CONSOLE_SECURE_COOKIES")
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
 
     app.register_blueprint(bp)
+    init_i18n(app)
     init_formatting(app)
     init_throttle(app)
 

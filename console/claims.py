@@ -131,7 +131,9 @@ def _roles(action: str) -> frozenset[str]:
 def review(claim_id: int):  # type: ignore[no-untyped-def]
     def run(claim: Claim, data: dict[str, Any]) -> str:
         claims.review_claim(db.session(), claim, reviewer=current_user(), **data)
-        return t("done.return" if data["recommendation"] == "return" else "done.review", id=claim.id)
+        if data["recommendation"] == "return":
+            return t("done.return", id=claim.id)
+        return t("done.review", id=claim.id)
 
     return _act(claim_id, ReviewIn(), run)
 

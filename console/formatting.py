@@ -1,13 +1,21 @@
-"""How the console shows numbers and dates: ``¥1,234,567.89``, ISO dates, Beijing time."""
+"""How the console shows numbers and dates: money by Babel for the page's locale
+(``¥1,234,567.89`` on the Chinese page, ``CN¥1,234,567.89`` on the English one), ISO
+dates and Beijing time in both languages (business dates read the same on every page
+and statement)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_currency
+from flask_babel import get_locale
+
 from ledger.clock import BUSINESS_TZ
-from rules.money import AmountError, format_amount, format_grouped, parse_amount, ratio_text
+from rules.money import AmountError, format_amount, parse_amount, ratio_text
 from rules.regions import region_label
 
 
@@ -24,12 +32,21 @@ def to_fen(value: Any) -> int | None:
 
 
 def money_text(value: Any) -> str:
-    """``123456789`` fen (or ``"1234567.89"``) -> ``¥1,234,567.89``; negatives ``-¥12.00``."""
+    """``123456789`` fen (or ``"1234567.89"``) -> ``¥1,234,567.89``; negatives ``-¥12.00``
+    (``CN¥…`` on the English page, as Babel's CLDR data writes the yuan in English)."""
     fen = to_fen(value)
     if fen is None:
         return "" if value in (None, "") else str(value)
-    grouped = format_grouped(abs(fen))
-    return f"-¥{grouped}" if fen < 0 else f"¥{grouped}"
+    # Decimal from integer fen is exact; Babel formats Decimals without a float.
+    return format_currency(Decimal(fen).scaleb(-2), "CNY", locale=_locale())
+
+
+def _locale() -> Locale:
+    """The page's locale (Flask-Babel's, from the language switch); Chinese outside a request."""
+    return get_locale() or _DEFAULT_LOCALE
+
+
+_DEFAULT_LOCALE = Locale.parse("zh")
 
 
 def plain_amount(value: Any) -> str:

@@ -20,23 +20,15 @@ from ledger.models import LOAN_STATUSES, Bank, Enterprise, Loan, Scheme
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
 from .forms import load_args
-from .i18n import current_lang, field_errors
+from .i18n import Words, current_lang, field_errors
 from .paging import paginate
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("贷款台账", "Loan book"), "bank": ("银行", "Bank"), "scheme": ("方案", "Scheme"),
-    "region": ("地区（代码前缀）", "Region (code prefix)"), "status": ("状态", "Status"),
-    "vintage": ("放款年度", "Vintage"), "export": ("导出 XLSX", "Export XLSX"),
-    "id": ("编号", "No."), "external_id": ("银行贷款编号", "Bank's loan id"), "enterprise": ("企业", "Enterprise"),
-    "principal": ("本金", "Principal"), "outstanding": ("余额", "Outstanding"), "disbursed_on": ("放款日", "Disbursed"),
-    "maturity_on": ("到期日", "Matures"), "default_on": ("违约日", "Defaulted"),
-    "totals": ("合计（{count} 笔）", "Total ({count} loans)"), "invalid": ("筛选条件有误：{fields}", "Bad filter: {fields}"),
-}
+#: This page's words, in the catalogs under ``page.loan_book.``.
+WORDS = Words("page.loan_book.")
 
 
 def w(key: str, **params: object) -> str:
-    pair = WORDS[key]
-    text = pair[0] if current_lang() == "zh" else pair[1]
+    text = WORDS[key]
     return text.format(**params) if params else text
 
 

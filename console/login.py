@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import refresh
 
 from api import db
 from ledger import passwords
@@ -58,4 +59,5 @@ def set_lang():  # type: ignore[no-untyped-def]
     lang = request.form.get("lang")
     if lang in LANGS:
         session["lang"] = lang
+        refresh()  # Flask-Babel caches the request's locale; anything said from here on is in the new one
     return redirect(safe_next(request.form.get("next")) or url_for(".index"))

@@ -29,79 +29,26 @@ from rules.regions import region_label
 
 from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
-from .i18n import current_lang, error_message
+from .i18n import Words, current_lang, error_message
 from .simulations import comparison_context
 
-#: This page's words (zh, en), the way the simulation page keeps its own.
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("补偿规则", "Scheme rules"),
-    "scheme": ("方案", "Scheme"), "version": ("版本", "Version"), "effective_from": ("生效日", "Effective from"),
-    "published_by": ("发布人", "Published by"), "published_at": ("发布时间", "Published at"),
-    "in_force": ("现行", "in force"), "view": ("查看", "View"), "new_draft": ("上传或编辑规则草案", "Upload or edit a draft"),
-    "draft_title": ("规则草案", "Draft rules"),
-    "draft_intro": ("粘贴或上传规则文件（TOML 或 JSON）。先“检查”：逐项校验、与现行版本逐项对比并做测算对比；确认后方可发布。",
-                    "Paste or upload a rule file (TOML or JSON). “Check” validates every key, compares it key by key "
-                    "with the version in force and runs the what-if simulation; publish once you have seen them."),
-    "text": ("规则内容（TOML 或 JSON）", "Rules (TOML or JSON)"), "file": ("或上传规则文件", "or upload a rule file"),
-    "check": ("检查", "Check"), "publish": ("发布", "Publish"),
+#: This page's words, in the catalogs under ``page.scheme_rules.``.
+WORDS = Words("page.scheme_rules.")
 
-    "empty_draft": ("请粘贴或上传规则内容。", "Paste or upload the rules."),
-    "unreadable": ("规则无法读取：{error}", "The rules cannot be read: {error}"),
-    "invalid": ("规则有误，请按下列各项修改：", "The rules are invalid; fix the keys below:"),
-    "key": ("项目", "Key"), "problem": ("问题", "Problem"), "valid": ("规则校验通过。", "The rules are valid."),
-    "diff": ("与现行版本对比（v{version}，{effective_from} 起）", "Against the version in force (v{version}, from {effective_from})"),
-    "diff_new": ("新方案：尚无现行版本。", "A new scheme: no version in force yet."),
-    "no_change": ("与现行版本无差异。", "Identical to the version in force."),
-    "before": ("现行", "In force"), "after": ("草案", "Draft"), "change": ("变化", "Change"),
-    "added": ("新增", "added"), "removed": ("删除", "removed"), "changed": ("修改", "changed"),
-    "whatif": ("测算对比（违约率 {rate}，回收率 {recovery}，{runs} 次，截至 {as_of}）",
-               "What-if (default rate {rate}, recovery {recovery}, {runs} runs, as of {as_of})"),
-    "whatif_failed": ("未能测算：{error}", "No what-if: {error}"),
-    "published": ("方案 {scheme} 第 {version} 版已发布，{effective_from} 起生效。",
-                  "{scheme} version {version} is published, in force from {effective_from}."),
-    "general": ("基本参数", "General"), "value": ("取值", "Value"), "document": ("规则原文（JSON）", "The document (JSON)"),
-    "payers": ("出资方", "Payers"), "share": ("份额", "Share"), "fallback": ("替代", "fallback"),
-    "section.uplifts": ("上浮比例", "Uplifts"), "section.eligibility": ("准入条件", "Eligibility"),
-    "section.claims": ("理赔与上限", "Claims and caps"), "section.pool": ("资金池", "Pool"),
-    "section.payers": ("出资分担", "Payers"), "section.region_ratios": ("地区补偿比例", "Region ratios"),
-    "section.size_tiers": ("规模分档", "Size tiers"), "section.region_groups": ("地区分组", "Region groups"),
-}
-
-#: Rule keys in words (SPEC §3); the key itself is shown beside, as the draft's editor types it.
-KEYS: dict[str, tuple[str, str]] = {
-    "scheme": ("方案代码", "Scheme"), "effective_from": ("生效日", "Effective from"),
-    "base_ratio": ("基础补偿比例", "Base ratio"), "max_ratio": ("最高补偿比例", "Maximum ratio"),
-    "uplift_mode": ("上浮方式", "Uplift mode"), "tier_mode": ("分档方式", "Tier mode"),
-    "region": ("地区", "Region"), "group": ("地区分组", "Region group"), "ratio": ("补偿比例", "Ratio"),
-    "payers": ("出资方", "Payers"), "subfund": ("子基金", "Sub-fund"), "share": ("份额", "Share"),
-    "fallback": ("替代子基金", "Fallback"), "up_to": ("本金至", "Principal up to"),
-    "high_tech": ("高新技术企业", "High-tech"), "specialized_town": ("专业镇企业", "Specialised town"),
-    "agri_tech": ("农业科技企业", "Agri-tech"), "tech_sme": ("科技型中小企业", "Tech SME"),
-    "categories_any": ("企业类别（其一）", "Categories (any)"), "max_loan_principal": ("单笔本金上限", "Maximum principal"),
-    "max_term_months": ("最长期限（月）", "Maximum term (months)"),
-    "registration_window_days": ("备案时限（日）", "Registration window (days)"),
-    "min_overdue_days": ("最短逾期（日）", "Minimum overdue (days)"), "filing_window_days": ("申请时限（日）", "Filing window (days)"),
-    "per_claim_cap": ("单笔补偿上限", "Cap per claim"), "per_enterprise_cap": ("单户企业累计上限", "Cap per enterprise"),
-    "per_bank_annual_cap": ("单家银行年度上限", "Annual cap per bank"), "portfolio_cap_rate": ("组合上限比例", "Portfolio cap rate"),
-    "required_documents": ("必备材料", "Required documents"), "decision_days": ("办理时限（日）", "Decision days"),
-    "leverage": ("放大倍数", "Leverage"), "npl_suspend_registrations": ("暂停备案不良率", "NPL: suspend registrations"),
-    "npl_suspend_compensation": ("暂停补偿不良率", "NPL: suspend compensation"),
-    "monthly_report_due_day": ("月报截止日", "Monthly report due day"),
-}
+#: Rule document keys as people read them.
+KEYS = Words("rulekey.")
 
 #: The what-if's scenario: the simulation page's defaults, fewer runs (a check must be quick).
 WHATIF = {"horizon_months": 12, "default_rate": "0.02", "recovery_rate": "0.3", "runs": 200, "seed": 1}
 
 
 def w(key: str, **params: Any) -> str:
-    pair = WORDS[key]
-    text = pair[0] if current_lang() == "zh" else pair[1]
+    text = WORDS[key]
     return text.format(**params) if params else text
 
 
 def key_label(key: str) -> str:
-    pair = KEYS.get(key)
-    return (pair[0] if current_lang() == "zh" else pair[1]) if pair else key
+    return KEYS.get(key, key)
 
 
 def section_title(name: str) -> str:

@@ -32,46 +32,14 @@ from . import simulation_charts
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
 from .formatting import money_text
-from .i18n import current_lang, error_message, field_errors
+from .i18n import Words, current_lang, error_message, field_errors
 
-#: This page's words (zh, en); kept here so the page is one module and two templates.
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("压力测试与规则测算", "Stress simulation"),
-    "intro": ("按在贷组合模拟违约，测算各子基金的预期赔付、95%/99% 分位赔付与耗尽概率；可与草案规则对比。不记账、不写审计日志。",
-              "Simulate defaults over the live portfolio: expected, P95 and P99 payout and the chance each "
-              "sub-fund runs dry, for the rules in force and a draft. Nothing is recorded."),
-    "scheme": ("方案", "Scheme"), "as_of": ("组合基准日", "Portfolio as of"), "horizon": ("测算期（月）", "Horizon (months)"),
-    "default_rate": ("违约概率", "Default rate"),
-    "default_rate_help": ('一个概率（如 0.02），或 JSON 表：{"default": "0.02", "regions": {"4405": "0.05"}, '
-                          '"banks": {…}, "categories": {…}}',
-                          'One probability (e.g. 0.02), or a JSON table: {"default": "0.02", "regions": '
-                          '{"4405": "0.05"}, "banks": {…}, "categories": {…}}'),
-    "recovery_rate": ("回收率", "Recovery rate"), "runs": ("模拟次数", "Runs"), "seed": ("随机种子", "Seed"),
-    "draft": ("草案规则（TOML 或 JSON，可留空）", "Draft rules (TOML or JSON, optional)"),
-    "draft_file": ("或上传规则文件", "or upload a rule file"), "run": ("开始测算", "Run"),
-    "bad_draft": ("草案规则无法读取：{error}", "The draft cannot be read: {error}"),
-    "result": ("测算结果", "Result"), "current": ("现行规则", "Rules in force"), "draft_side": ("草案规则", "Draft rules"),
-    "loans": ("在贷 {loans} 笔，截至 {as_of}，模拟 {runs} 次，种子 {seed}",
-              "{loans} live loans as of {as_of}, {runs} runs, seed {seed}"),
-    "subfund": ("子基金", "Sub-fund"), "available": ("可用余额", "Available"), "contingent": ("或有负债", "Contingent"),
-    "expected_payout": ("预期赔付", "Expected"), "p95_payout": ("95% 分位", "P95"), "p99_payout": ("99% 分位", "P99"),
-    "depletion": ("耗尽概率", "P(depleted)"), "depletion_month": ("预期耗尽月", "Expected month"),
-    "bars": ("可用余额与赔付分布", "Available against payouts"), "curve": ("累计耗尽概率（按月）", "Probability depleted by month"),
-    "month": ("月", "month"), "no_depletion": ("测算期内各子基金均未耗尽。", "No sub-fund runs dry within the horizon."),
-    "banks": ("合作银行", "Banks"), "bank": ("银行", "Bank"), "cap_used": ("组合上限使用率", "Portfolio cap used"),
-    "steps": ("规则步骤汇总", "Steps in aggregate"), "rule": ("规则", "Rule"), "basis": ("口径", "Basis"),
-    "basis.portfolio": ("全部违约", "all default"), "basis.simulation": ("每次模拟平均", "per run"),
-    "step_loans": ("笔数", "Loans"), "compensation": ("补偿金额", "Compensation"), "reduced_by": ("上限削减", "Reduced by"),
-    "compare": ("草案与现行规则对比", "Draft against the rules in force"), "change": ("变化", "Change"),
-    "leverage": ("放大倍数：在贷余额 {outstanding} ÷ 出资子基金可用 {available} = {used}（上限 {limit}）；预期赔付后 {after}",
-                 "Leverage: outstanding {outstanding} / payers' available {available} = {used} (limit {limit}); "
-                 "after the expected payout {after}"),
-}
+#: This page's words, in the catalogs under ``page.simulations.``.
+WORDS = Words("page.simulations.")
 
 
 def w(key: str, **params: Any) -> str:
-    pair = WORDS[key]
-    text = pair[0] if current_lang() == "zh" else pair[1]
+    text = WORDS[key]
     return text.format(**params) if params else text
 
 

@@ -23,31 +23,14 @@ from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
 from .forms import load_form
 from .formatting import money_text
-from .i18n import current_lang, error_message, field_errors
+from .i18n import Words, current_lang, error_message, field_errors
 
-WORDS: dict[str, tuple[str, str]] = {
-    "new": ("新建子基金", "New sub-fund"), "code": ("代码", "Code"), "name": ("名称", "Name"),
-    "owner_type": ("出资方类型", "Owner"), "region": ("行政区划代码", "Region code"), "create": ("创建", "Create"),
-    "owner.province": ("省级", "province"), "owner.city": ("市级", "city"), "owner.county": ("县（区）级", "county"),
-    "owner.insurer": ("保险公司", "insurer"), "owner.other": ("其他", "other"),
-    "created": ("子基金 {code} 已创建。", "Sub-fund {code} is open."),
-    "invalid": ("请修改：{fields}", "Please correct: {fields}"),
-    "balances": ("余额", "Balances"), "contribute": ("登记出资", "Record a contribution"),
-    "amount": ("金额（元）", "Amount (yuan)"), "received_on": ("到账日", "Received on"),
-    "reference": ("付款凭证号", "Payment reference"), "record": ("登记", "Record"),
-    "contributed": ("已登记出资 {amount}（凭证 {reference}）。", "Recorded {amount} (reference {reference})."),
-    "already": ("该凭证已登记，未重复记账。", "That reference was already recorded; nothing new was booked."),
-    "movements": ("资金流水", "Movements"), "seq": ("序号", "No."), "kind": ("类型", "Kind"),
-    "effective_on": ("记账日", "Effective"), "memo": ("摘要", "Memo"), "changes": ("变动", "Changes"),
-    "purpose.available": ("可用", "available"), "purpose.reserved": ("预留", "reserved"),
-    "purpose.paid": ("已付", "paid"), "purpose.recovered": ("追回", "recovered"),
-    "purpose.contributions": ("出资", "contributions"),
-}
+#: This page's words, in the catalogs under ``page.subfund_admin.``.
+WORDS = Words("page.subfund_admin.")
 
 
 def w(key: str, **params: Any) -> str:
-    pair = WORDS.get(key, (key, key))
-    text = pair[0] if current_lang() == "zh" else pair[1]
+    text = WORDS.get(key, key)
     return text.format(**params) if params else text
 
 

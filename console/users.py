@@ -25,34 +25,14 @@ from ledger.models import ROLES, Bank, User
 from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
 from .forms import load_form
-from .i18n import current_lang, error_message, field_errors
+from .i18n import Words, current_lang, error_message, field_errors
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("银行与用户", "Banks and users"),
-    "banks": ("合作银行", "Banks"), "users": ("用户", "Users"), "code": ("代码", "Code"), "name": ("名称", "Name"),
-    "bank": ("所属银行", "Bank"), "roles": ("角色", "Roles"), "password": ("控制台密码", "Console password"),
-    "has_password": ("已设置", "set"), "no_password": ("未设置", "not set"), "tokens": ("有效令牌", "Live tokens"),
-    "new_bank": ("新增合作银行", "Admit a bank"), "new_user": ("新增用户", "New user"), "create": ("创建", "Create"),
-    "bank_help": ("银行角色只能单独授予，且须指定所属银行；财政（科技）部门角色可组合。",
-                  "The bank role stands alone and needs a bank; bureau roles may be combined."),
-    "set_password": ("设置密码", "Set password"), "new_password": ("新密码（至少 10 位）", "New password (10+ characters)"),
-    "password_set": ("已为 {name} 设置控制台密码。", "{name}'s console password is set."),
-    "issue": ("签发令牌", "Issue a token"), "token_name": ("令牌名称", "Token name"),
-    "invalid": ("请修改：{fields}", "Please correct: {fields}"),
-    "issued_title": ("新令牌（仅显示一次）", "New token (shown once)"),
-    "issued": ("{user} 的新接口令牌如下。请立即复制并安全交付：离开本页后无法再次查看，仅保存其摘要。",
-               "{user}'s new API token is below. Copy it now and hand it over safely: it cannot be shown again "
-               "(only its hash is stored)."),
-    "bank_created": ("已新增合作银行 {code}，其接口用户为 {user}。", "Bank {code} is admitted; its API user is {user}."),
-    "user_created": ("已创建用户 {user}。", "User {user} is created."),
-    "back": ("返回银行与用户", "Back to banks and users"), "bank_console": ("银行用户使用 API，无控制台密码。",
-                                                                    "Bank users use the API; no console password."),
-}
+#: This page's words, in the catalogs under ``page.users.``.
+WORDS = Words("page.users.")
 
 
 def w(key: str, **params: Any) -> str:
-    pair = WORDS[key]
-    text = pair[0] if current_lang() == "zh" else pair[1]
+    text = WORDS[key]
     return text.format(**params) if params else text
 
 

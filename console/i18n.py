@@ -64,9 +64,9 @@ class Words(Mapping[str, str]):
         self.prefix = prefix
 
     @cached_property
-    def _keys(self) -> tuple[str, ...]:
+    def _keys(self) -> dict[str, None]:  # an ordered set
         ids = _catalog(DEFAULT_LANG)._catalog  # msgid -> text, as gettext reads the .mo
-        return tuple(k[len(self.prefix):] for k in ids if isinstance(k, str) and k.startswith(self.prefix) and k)
+        return dict.fromkeys(k[len(self.prefix):] for k in ids if isinstance(k, str) and k.startswith(self.prefix))
 
     def __getitem__(self, key: str) -> str:
         if key not in self._keys:

@@ -20,7 +20,7 @@ from ledger.models import LOAN_STATUSES, Bank, Enterprise, Loan, Scheme
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
 from .forms import load_args
-from .i18n import Words, current_lang, field_errors
+from .i18n import Words, field_errors
 from .paging import paginate
 
 #: This page's words, in the catalogs under ``page.loan_book.``.

@@ -29,7 +29,7 @@ from rules.regions import region_label
 
 from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
-from .i18n import Words, current_lang, error_message
+from .i18n import Words, error_message
 from .simulations import comparison_context
 
 #: This page's words, in the catalogs under ``page.scheme_rules.``.

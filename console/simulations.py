@@ -32,7 +32,7 @@ from . import simulation_charts
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
 from .formatting import money_text
-from .i18n import Words, current_lang, error_message, field_errors
+from .i18n import Words, error_message, field_errors
 
 #: This page's words, in the catalogs under ``page.simulations.``.
 WORDS = Words("page.simulations.")

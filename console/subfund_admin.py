@@ -23,7 +23,7 @@ from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
 from .forms import load_form
 from .formatting import money_text
-from .i18n import Words, current_lang, error_message, field_errors
+from .i18n import Words, error_message, field_errors
 
 #: This page's words, in the catalogs under ``page.subfund_admin.``.
 WORDS = Words("page.subfund_admin.")

@@ -21,6 +21,7 @@ from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry
 
 from .models import AuditEntry, AuditHead
 from .models.base import utcnow
+from .pending import scope_to_savepoints
 from .outbox import write_pending_events
 
 __all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal"]
@@ -126,26 +127,9 @@ def _before_commit(session: Session) -> None:
         write_pending(session)
 
 
-_SAVEPOINTS = "audit_savepoints"
 
 
-@event.listens_for(Session, "after_transaction_create")
-def _remember_savepoint(session: Session, transaction) -> None:  # type: ignore[no-untyped-def]
-    # Entries recorded inside a savepoint belong to it: remember where it started.
-    if transaction.nested:
-        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous_transaction) -> None:  # type: ignore[no-untyped-def]
-    """A rolled-back savepoint drops only its own entries; a full rollback drops all."""
-    if previous_transaction.nested:
-        start = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
-        if start is not None and _PENDING in session.info:
-            del session.info[_PENDING][start:]
-    else:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_SAVEPOINTS, None)
+scope_to_savepoints(_PENDING)
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .errors import ValidationFailed
 from .models import AuditHead, Bank, Claim, Clawback, Event, Recovery, Statement
 from .models.base import utcnow
 from .outbox import PENDING as _PENDING
+from .pending import scope_to_savepoints
 from .outbox import write_pending_events
 
 #: Every type the ledger emits (``entity.verb``), as SPEC §4a lists them.
@@ -56,7 +57,6 @@ EVENT_TYPES = (
 #: Sent to one webhook on request (a test ping); in the bank's feed like any event.
 PING = "webhook.ping"
 
-_SAVEPOINTS = "events_savepoints"
 _CURSOR_PREFIX = b"rcl-ev:"
 
 
@@ -160,22 +160,7 @@ def _before_commit(session: Session) -> None:
     session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(event_seq=last))
 
 
-@event.listens_for(Session, "after_transaction_create")
-def _remember_savepoint(session: Session, transaction) -> None:  # type: ignore[no-untyped-def]
-    if transaction.nested:
-        session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous_transaction) -> None:  # type: ignore[no-untyped-def]
-    """A rolled-back savepoint drops only its own events; a full rollback drops all."""
-    if previous_transaction.nested:
-        start = session.info.get(_SAVEPOINTS, {}).pop(id(previous_transaction), None)
-        if start is not None and _PENDING in session.info:
-            del session.info[_PENDING][start:]
-    else:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_SAVEPOINTS, None)
+scope_to_savepoints(_PENDING)
 
 
 # -- the feed ------------------------------------------------------------------------------

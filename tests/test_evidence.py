@@ -267,6 +267,22 @@ def test_issued_statements_are_signed_pades_and_reissue_gives_the_same_bytes(led
     assert again.number == world.statements[0] and data == world.pdfs[0]
 
 
+def test_an_auditor_copy_of_a_signed_statement_is_the_issued_file(ledger_app, world):
+    # An auditor's download issues nothing (ledger.statements.copies) and must still be
+    # the signed file the register names, byte for byte.
+    from io import BytesIO
+
+    from ledger.statements import copies
+
+    from .evidence_world import FUND, TODAY
+
+    with ledger_app.extensions["ledger_sessions"]() as session:
+        out = BytesIO()
+        copy = copies.copy_of_issued(session, "claim", str(world.paid.id), None, "zh", FUND, out, today=TODAY)
+    assert copy.statement.number == world.statements[0] and out.getvalue() == world.pdfs[0]
+    assert check_signature(out.getvalue()).valid
+
+
 def test_checkpoint_signature_forged_or_from_another_key_is_refused(cli, kept, tmp_path):
     checkpoint = json.loads(kept.read_text())
     forged = tmp_path / "forged.json"

@@ -15,16 +15,13 @@ from __future__ import annotations
 from datetime import date
 from typing import IO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pdf.fonts import FontSetup, load_font
 
 from ..errors import InvalidTransition
-from ..models import Statement
-from .issuance import Issued
+from .issuance import Issued, registered_for, render_issued
 from .kinds import Period
-from .rendering import render_prepared
 from .state import prepare
 
 
@@ -33,21 +30,15 @@ def copy_of_issued(session: Session, kind: str, scope: str, period: Period | Non
     """Write the issued statement matching the current ledger state into ``out``; never
     writes to the database. Raises 409 ``statement_not_issued`` when there is none."""
     prepared = prepare(session, kind, scope, period, lang, fund_name, today=today)
-    period = prepared.period
-    existing = session.scalar(
-        select(Statement).where(
-            Statement.kind == kind, Statement.scope == prepared.scope, Statement.language == lang,
-            Statement.state_sha256 == prepared.state_sha256,
-            Statement.period_from.is_(None) if period is None else Statement.period_from == period.start,
-            Statement.period_to.is_(None) if period is None else Statement.period_to == period.end,
-        ).order_by(Statement.id.desc()).limit(1)
-    )
+    existing = registered_for(session, prepared)
     refusal = ("This statement has not been issued for the ledger's current state, and an auditor's download "
                "issues nothing: ask the bureau to issue it, or read the register (GET /api/v1/statements).")
     if existing is None:
         raise InvalidTransition(refusal, code="statement_not_issued")
     start = out.tell() if out.seekable() else 0
-    digest, size, pages = render_prepared(prepared, existing.number, font or load_font(), out)
+    # Rendered exactly as issuance renders it (signed when statements are signed), so
+    # the copy is the issued file byte for byte.
+    digest, size, pages, _unsigned, _signer = render_issued(session, prepared, existing.number, font or load_font(), out)
     if digest != existing.sha256:
         # The software or font changed since it was issued: these are not its bytes.
         out.seek(start)

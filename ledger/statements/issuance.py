@@ -74,7 +74,20 @@ def filenames(kind: str, scope: str, period: Period | None, lang: str, number: s
     return ascii_name, f"{title}_{what}{span}_{number}.pdf"
 
 
-def _render_issued(session: Session, prepared: Prepared, number: str, font: FontSetup,
+def registered_for(session: Session, prepared: Prepared) -> Statement | None:
+    """The latest register entry for exactly this statement and ledger state, if any."""
+    period = prepared.period
+    return session.scalar(
+        select(Statement).where(
+            Statement.kind == prepared.kind, Statement.scope == prepared.scope,
+            Statement.language == prepared.lang, Statement.state_sha256 == prepared.state_sha256,
+            Statement.period_from.is_(None) if period is None else Statement.period_from == period.start,
+            Statement.period_to.is_(None) if period is None else Statement.period_to == period.end,
+        ).order_by(Statement.id.desc()).limit(1)
+    )
+
+
+def render_issued(session: Session, prepared: Prepared, number: str, font: FontSetup,
                    out: IO[bytes]) -> tuple[str, int, int, str, StatementSigner | None]:
     """Render, and sign when the application handed the session a signer (SPEC §5.1):
     (sha256 and size of the file as issued, pages, sha256 of the unsigned rendering, signer)."""
@@ -99,17 +112,10 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
     font = font or load_font()
     _lock_numbering(session, kind)
     period = prepared.period
-    existing = session.scalar(
-        select(Statement).where(
-            Statement.kind == kind, Statement.scope == prepared.scope, Statement.language == lang,
-            Statement.state_sha256 == prepared.state_sha256,
-            Statement.period_from.is_(None) if period is None else Statement.period_from == period.start,
-            Statement.period_to.is_(None) if period is None else Statement.period_to == period.end,
-        ).order_by(Statement.id.desc()).limit(1)
-    )
+    existing = registered_for(session, prepared)
     start = out.tell() if out.seekable() else 0
     if existing is not None:
-        digest, size, pages, _unsigned, _signer = _render_issued(session, prepared, existing.number, font, out)
+        digest, size, pages, _unsigned, _signer = render_issued(session, prepared, existing.number, font, out)
         if digest == existing.sha256:
             return Issued(existing, digest, size, pages, reused=True)
         log.warning("Statement %s re-rendered from an unchanged ledger state gives other bytes (software or font "
@@ -117,7 +123,7 @@ def issue_statement_to(session: Session, kind: str, scope: str, period: Period |
         out.seek(start)
         out.truncate()
     number = next_number(session, kind, today.year)
-    digest, size, pages, unsigned, signer = _render_issued(session, prepared, number, font, out)
+    digest, size, pages, unsigned, signer = render_issued(session, prepared, number, font, out)
     head_seq, head_hash = audit.chain_head(session)
     ascii_name, _local_name = filenames(kind, prepared.scope, period, lang, number)
     row = Statement(

@@ -23,7 +23,7 @@ blp = Blueprint("loan_reports", __name__, url_prefix="/api/v1/loan-reports",
                 description="Monthly loan-level reports (贷款月度报送): applied as events, reconciled")
 POST_ENDPOINT = "loan_reports.LoanReports"
 READERS = ("bank", *BUREAU_READ)
-_PERIOD = validate.Regexp(r"^\d{4}-\d{2}$", error="a month YYYY-MM")
+_PERIOD = validate.Regexp(r"^\d{4}-\d{2}\Z", error="a month YYYY-MM")
 
 
 @blp.record_once

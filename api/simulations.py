@@ -48,7 +48,7 @@ class ScenarioIn(Schema):
     default_rate = fields.Raw(required=True, metadata={
         "description": "Probability of default over the horizon: a decimal string, or a table",
         "oneOf": [_PROBABILITY, _RATE_TABLE]})
-    recovery_rate = fields.String(required=True, validate=validate.Regexp(r"^[0-9]+(\.[0-9]{1,4})?$"),
+    recovery_rate = fields.String(required=True, validate=validate.Regexp(r"^[0-9]+(\.[0-9]{1,4})?\Z"),
                                   metadata={"example": "0.30",
                                             "description": "Share of the eligible loss recovered after default"})
     runs = Int(required=True, strict=True, validate=validate.Range(1, MAX_API_RUNS))

@@ -32,7 +32,7 @@ from .paging import paginate
 
 class IssueIn(Schema):
     #: ``subfund:CODE``, ``bank:CODE`` or ``claim:ID``.
-    target = fields.String(required=True, validate=validate.Regexp(r"^(subfund|bank|claim):[A-Za-z0-9_-]{1,60}$"))
+    target = fields.String(required=True, validate=validate.Regexp(r"^(subfund|bank|claim):[A-Za-z0-9_-]{1,60}\Z"))
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     lang = fields.String(load_default=None, validate=validate.OneOf(service.LANGS))

@@ -37,12 +37,12 @@ def w(key: str, **params: Any) -> str:
 
 
 class BankIn(Schema):
-    code = Code(required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{1,39}$"))
+    code = Code(required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{1,39}\Z"))
     name = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
 class UserIn(Schema):
-    name = Text(required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,79}$"))
+    name = Text(required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,79}\Z"))
     bank = Code(validate=validate.Length(max=40))
 
 

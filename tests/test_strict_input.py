@@ -257,3 +257,29 @@ def test_console_forms_read_with_the_same_strictness(app, client, world):
             with pytest.raises(ValidationError) as caught:
                 load_form(schema)
             assert field in caught.value.messages
+
+
+def test_a_trailing_newline_is_not_a_match(client, world, session):
+    """``$`` in a regex also matches before a final newline; every pattern that guards
+    input must anchor at the true end (``\\Z`` or ``fullmatch``)."""
+    from console.statements import IssueIn
+    from console.users import BankIn, UserIn
+    from marshmallow import ValidationError
+    from rules.simulation.scenario import ScenarioError, parse_scenario
+
+    r = client.get("/api/v1/loan-reports/status?period=2026-05%0A", headers=world["auditor"])
+    assert_problem(r, 422, "period")
+    for schema, data, field in [(IssueIn(), {"target": "subfund:GD-PROV\n"}, "target"),
+                                (BankIn(), {"code": "BANK-Z\n", "name": "Z"}, "code"),
+                                (UserIn(), {"name": "zhang\n"}, "name")]:
+        with pytest.raises(ValidationError) as caught:
+            schema.load(data)
+        assert field in caught.value.messages
+    scenario = {"as_of": "2026-06-30", "horizon_months": 12, "default_rate": "0.3", "recovery_rate": "0.2",
+                "runs": 10, "seed": 1}
+    parse_scenario(scenario)
+    for key, bad in [("default_rate", "0.3\n"), ("recovery_rate", "0.2\n"), ("as_of", "2026-06-30\n"),
+                     ("default_rate", {"default": "0.1", "regions": {"4407\n": "0.2"}})]:
+        with pytest.raises(ScenarioError) as caught:
+            parse_scenario({**scenario, key: bad})
+        assert any(path.startswith(key) for path in caught.value.errors), caught.value.errors

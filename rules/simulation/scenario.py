@@ -117,7 +117,7 @@ class _Reader:
     def probability(self, value: object, path: str, places: int) -> Decimal | None:
         if isinstance(value, Decimal):
             number = value
-        elif isinstance(value, str) and _DECIMAL_RE.match(value):
+        elif isinstance(value, str) and _DECIMAL_RE.fullmatch(value):
             try:
                 number = Decimal(value)
             except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
@@ -147,7 +147,7 @@ class _Reader:
     def day(self, value: object, path: str) -> date | None:
         if isinstance(value, date):
             return value
-        if isinstance(value, str) and _DATE_RE.match(value):
+        if isinstance(value, str) and _DATE_RE.fullmatch(value):
             try:
                 return date.fromisoformat(value)
             except ValueError:
@@ -164,7 +164,7 @@ class _Reader:
             return {}
         out: dict[str, Decimal] = {}
         for key, rate in value.items():
-            if not isinstance(key, str) or not key_ok.match(key):
+            if not isinstance(key, str) or not key_ok.fullmatch(key):
                 self.fail(f"{path}.{key}", key_help)
                 continue
             number = self.probability(rate, f"{path}.{key}", 6)

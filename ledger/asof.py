@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import Subquery, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from .clock import BUSINESS_TZ
@@ -36,15 +36,18 @@ def closings(session: Session, account_ids: Iterable[int], day: date) -> dict[in
     # One index probe per account on (account_id, day): its latest day on or before
     # ``day``. A UNION ALL of LIMIT 1 probes, one statement; a correlated max() would
     # make SQLite walk every day of the account.
-    probes = [
-        select(AccountDay.account_id, AccountDay.closing)
-        .where(AccountDay.account_id == account_id, AccountDay.day <= day)
-        .order_by(AccountDay.day.desc()).limit(1).subquery().select()
-        for account_id in ids
-    ]
+    probes = [closing_probe(account_id, day).select() for account_id in ids]
     rows = session.execute(union_all(*probes)) if len(probes) > 1 else session.execute(probes[0])
     found = {int(account_id): int(closing) for account_id, closing in rows}
     return {account_id: found.get(account_id, 0) for account_id in ids}
+
+
+def closing_probe(account_id: int, day: date) -> Subquery:
+    """(account_id, closing) of the account's latest day on or before ``day`` (no row
+    before its first movement): one probe of the ``(account_id, day)`` key."""
+    return (select(AccountDay.account_id, AccountDay.closing)
+            .where(AccountDay.account_id == account_id, AccountDay.day <= day)
+            .order_by(AccountDay.day.desc()).limit(1).subquery())
 
 
 def subfund_balances_as_of(session: Session, subfund: SubFund, day: date) -> dict[str, int]:

@@ -47,6 +47,11 @@ class Account(Base):
 
 class JournalTransaction(Base):
     __tablename__ = "journal_transactions"
+    __table_args__ = (
+        # A period's statement reads its transactions by date, in the order it prints
+        # them, without reading the accounts' earlier history.
+        Index("ix_journal_transactions_effective_on_seq", "effective_on", "seq"),
+    )
 
     #: Database-assigned order of transactions, for replay and statements.
     seq: Mapped[int] = mapped_column(primary_key=True)

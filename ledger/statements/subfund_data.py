@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Date, String, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 from rules.regions import region_name
 
+from ..asof import closing_probe
 from ..errors import NotFound
 from ..models import Account, JournalTransaction, Posting, SubFund
 from .kinds import LedgerInconsistent, Period, end_of_day
@@ -26,10 +27,13 @@ def get_subfund(session: Session, code: str) -> SubFund:
 def subfund_statement_data(session: Session, code: str, period: Period) -> tuple[dict[str, Any], datetime]:
     """Opening balance, movements with running balance, totals, closing: 资金对账单.
 
-    One query reads every posting on the sub-fund's available and reserved accounts
-    (with the cached balance of each in the same snapshot), ordered by business date
-    and journal order, so that the opening, the movements, the closing and the check
-    against the cached balance all describe one state of the journal even while
+    Reads no history before the period (issue 13): the opening and the closing are
+    the day closings the journal keeps (``account_days``: the latest day before the
+    period, the latest day in it), and the movements are the transactions dated in the
+    period, read through their date index in the order printed (date, journal order).
+    The statement is only issued when opening + movements is the journal's closing,
+    and when the account's latest closing is its cached balance (SPEC §5); all of it
+    in one snapshot of the journal, so the figures describe one state even while
     others write.
     """
     subfund = get_subfund(session, code)
@@ -37,49 +41,9 @@ def subfund_statement_data(session: Session, code: str, period: Period) -> tuple
     accounts = {acc.code: acc for acc in session.scalars(
         select(Account).where(Account.code.in_([subfund.account_code(p) for p in purposes])))}
     by_id = {accounts[subfund.account_code(p)].id: p for p in purposes}
-    sign = {accounts[subfund.account_code(p)].id: (1 if accounts[subfund.account_code(p)].normal_side == "debit" else -1)
-            for p in purposes}
+    sign = {account.id: (1 if account.normal_side == "debit" else -1) for account in accounts.values()}
 
-    opening = dict.fromkeys(purposes, 0)
-    at_end = dict.fromkeys(purposes, 0)  # the journal's balance at the period end
-    everything = dict.fromkeys(purposes, 0)  # every posting, also those dated later
-    cached: dict[str, int] = {}
-    movements: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    balance = 0
-
-    rows = session.execute(
-        select(JournalTransaction.seq, JournalTransaction.kind, JournalTransaction.effective_on,
-               JournalTransaction.memo, JournalTransaction.reference, Posting.account_id, Posting.amount,
-               Account.balance)
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
-        .join(Account, Account.id == Posting.account_id)
-        .where(Posting.account_id.in_(list(by_id)))
-        .order_by(JournalTransaction.effective_on, JournalTransaction.seq, Posting.id)
-        .execution_options(yield_per=2000)
-    )
-    try:
-        for seq, kind, effective_on, memo, reference, account_id, amount, cached_balance in rows:
-            purpose = by_id[account_id]
-            change = sign[account_id] * int(amount)
-            cached[purpose] = int(cached_balance)
-            everything[purpose] += change
-            if effective_on > period.end:
-                continue
-            at_end[purpose] += change
-            if effective_on < period.start:
-                opening[purpose] += change
-                continue
-            if current is None or current["seq"] != seq:
-                if current is not None:
-                    movements.append(current)
-                current = {"seq": seq, "date": effective_on.isoformat(), "kind": kind, "memo": memo or "",
-                           "reference": reference, "available": 0, "reserved": 0}
-            current[purpose] += change
-        if current is not None:
-            movements.append(current)
-    finally:
-        rows.close()
+    opening, at_end, latest, cached, movements = _read_snapshot(session, by_id, sign, period)
 
     balance = opening["available"] + opening["reserved"]
     by_kind: dict[str, dict[str, Any]] = {}
@@ -99,12 +63,13 @@ def subfund_statement_data(session: Session, code: str, period: Period) -> tuple
     journal_end = {**at_end, "total": at_end["available"] + at_end["reserved"]}
     # SPEC §5: the statement is only issued when its figures are the journal's.
     if closing != journal_end or balance != closing["total"]:
-        raise LedgerInconsistent(f"Sub-fund {code}: opening + movements {closing} differs from the journal {journal_end}.")
+        raise LedgerInconsistent(f"Sub-fund {code}: opening + movements {closing} differs from the journal's closing "
+                                 f"{journal_end}.")
     for purpose in purposes:
-        if purpose in cached and cached[purpose] != everything[purpose]:
+        if cached[purpose] != latest[purpose]:
             raise LedgerInconsistent(
                 f"Account {subfund.account_code(purpose)}: cached balance {format_amount(cached[purpose])} differs "
-                f"from its journal {format_amount(everything[purpose])}; run the journal check."
+                f"from its journal {format_amount(latest[purpose])}; run the journal check."
             )
     as_of = end_of_day(period.end)
     data = {
@@ -120,3 +85,58 @@ def subfund_statement_data(session: Session, code: str, period: Period) -> tuple
         "as_of": as_of.isoformat(),
     }
     return data, as_of
+
+
+#: What each row of the snapshot statement is: a day closing (before the period, at its
+#: end, the latest), an account's cached balance, or one posting of the period.
+_OPENING, _AT_END, _LATEST, _CACHED, _POSTING = range(5)
+
+
+def _read_snapshot(session: Session, by_id: dict[int, str], sign: dict[int, int], period: Period) -> tuple[
+        dict[str, int], dict[str, int], dict[str, int], dict[str, int], list[dict[str, Any]]]:
+    """Opening, closing at the period end, latest closing and cached balance of each
+    account (by purpose), and the period's movements: one statement, so one snapshot of
+    the journal even under READ COMMITTED while others post.
+
+    Day closings are one probe each of the ``(account_id, day)`` key; the movements are
+    the transactions dated in the period, read through their ``(effective_on, seq)``
+    index with their postings by transaction: no account's earlier postings are read.
+    """
+    no_text, no_int, no_date = null().cast(String), null().cast(BigInteger), null().cast(Date)
+    parts = []
+    for part, day in ((_OPENING, period.start - timedelta(days=1)), (_AT_END, period.end), (_LATEST, date.max)):
+        for account_id in by_id:
+            probe = closing_probe(account_id, day)
+            parts.append(select(literal(part).label("part"), probe.c.account_id, probe.c.closing.label("amount"),
+                                no_int.label("seq"), no_text.label("kind"), no_date.label("effective_on"),
+                                no_text.label("memo"), no_text.label("reference"), no_int.label("posting_id")))
+    parts.append(select(literal(_CACHED), Account.id, Account.balance, no_int, no_text, no_date, no_text, no_text,
+                        no_int).where(Account.id.in_(list(by_id))))
+    # The accounts are picked below, not in SQL: with an account condition a planner
+    # may read those accounts' postings from their first (their whole history) and keep
+    # the period's, instead of the period's transactions and their few postings.
+    parts.append(
+        select(literal(_POSTING), Posting.account_id, Posting.amount, JournalTransaction.seq, JournalTransaction.kind,
+               JournalTransaction.effective_on, JournalTransaction.memo, JournalTransaction.reference, Posting.id)
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .where(JournalTransaction.effective_on >= period.start, JournalTransaction.effective_on <= period.end))
+    snapshot = union_all(*parts).subquery()
+    rows = session.execute(select(snapshot).order_by(snapshot.c.part, snapshot.c.effective_on, snapshot.c.seq,
+                                                    snapshot.c.posting_id))
+    figures: list[dict[str, int]] = [dict.fromkeys(by_id.values(), 0) for _ in range(4)]
+    movements: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for part, account_id, amount, seq, kind, effective_on, memo, reference, _posting_id in rows:
+        purpose = by_id.get(account_id)
+        if purpose is None:
+            continue
+        if part != _POSTING:
+            figures[part][purpose] = int(amount)
+            continue
+        if current is None or current["seq"] != seq:
+            current = {"seq": seq, "date": effective_on.isoformat(), "kind": kind, "memo": memo or "",
+                       "reference": reference, "available": 0, "reserved": 0}
+            movements.append(current)
+        current[purpose] += sign[account_id] * int(amount)
+    opening, at_end, latest, cached = figures
+    return opening, at_end, latest, cached, movements

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from verifier.signing import load_or_create_private_key, raw_public, sign_checkpoint
-
-from .audit import chain_head, utc_text
 from .models import AuditCheckpoint
 from .models.base import utcnow
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy.orm import Session
+
+# The signing code (verifier.signing, cryptography) is imported by the functions that
+# sign: every ledger-admin command asks key_path where the demo's certificate would be.
 
 #: The key's file name in the instance folder when configuration names none.
 DEFAULT_KEY_FILE = "signing/checkpoint-ed25519.pem"
@@ -34,6 +36,8 @@ def key_path(instance_path: str | Path, configured: str | Path | None) -> Path:
 def load_key(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
     if not create and not path.exists():
         raise FileNotFoundError(f"No checkpoint signing key at {path}; run `ledger-admin keys` to create it.")
+    from verifier.signing import load_or_create_private_key
+
     return load_or_create_private_key(path)[0]
 
 
@@ -43,6 +47,10 @@ def issue(session: Session, private_key: Ed25519PrivateKey) -> dict[str, Any]:
     Reads the head without locking it: a checkpoint is true of the entry it names
     whatever is appended after it.
     """
+    from verifier.signing import raw_public, sign_checkpoint
+
+    from .audit import chain_head, utc_text
+
     seq, head = chain_head(session)
     checkpoint = sign_checkpoint(private_key, seq, head, utc_text(utcnow()))
     session.add(AuditCheckpoint(**checkpoint, public_key=base64.b64encode(raw_public(private_key.public_key())).decode()))

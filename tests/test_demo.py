@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ledger import journal
 from ledger.asof import check_closings
 from ledger.models import Claim, ClaimDocument, Clawback, LoanReport, Recovery
-from web import create_app
+from web import create_app, create_command_app
 
 
 def test_demo_history(database_url, tmp_path):
@@ -60,14 +60,17 @@ def test_demo_then_run_serves_signed_statements(database_url, tmp_path):
     finally:
         demo.extensions["ledger_engine"].dispose()
     assert oct((tmp_path / "signing" / "bureau-demo.p12").stat().st_mode & 0o777) == "0o600"
-    app = create_app(config)  # the next start
-    try:
-        with app.extensions["ledger_sessions"]() as session:
-            paid = session.scalar(select(Claim.id).where(Claim.status == "paid").limit(1))
-            _row, data = statements.issue_statement(session, "claim", str(paid), None, "zh", "test",
-                                                    app.config["FUND_NAME"], today=date(2026, 12, 1))
-            session.commit()
-        check = check_signature(data)
-        assert check.valid, check.reason
-    finally:
-        app.extensions["ledger_engine"].dispose()
+    # The next start: the served app, and a command's (which reads the certificate only
+    # when it first signs, web.DeferredSigner); each issues a statement of its own.
+    for factory, lang in ((create_app, "zh"), (create_command_app, "en")):
+        app = factory(config)
+        try:
+            with app.extensions["ledger_sessions"]() as session:
+                paid = session.scalar(select(Claim.id).where(Claim.status == "paid").limit(1))
+                _row, data = statements.issue_statement(session, "claim", str(paid), None, lang, "test",
+                                                        app.config["FUND_NAME"], today=date(2026, 12, 1))
+                session.commit()
+            check = check_signature(data)
+            assert check.valid, (factory.__name__, check.reason)
+        finally:
+            app.extensions["ledger_engine"].dispose()

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    from ledger.statements.signing import StatementSigner
 
 #: The OpenAPI document's description.
 API_DESCRIPTION = """\
@@ -128,7 +132,7 @@ def _build(config: Mapping[str, Any] | None, *, serving: bool, web: bool) -> Fla
     # so that its after_request hook runs first: the answer to a failed commit still
     # passes through the others (security headers).
     db.init_app(app, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True))
-    _configure_statement_signer(app)
+    _configure_statement_signer(app, deferred=not web)
     if web:
         from .commands import register_commands
 
@@ -136,25 +140,60 @@ def _build(config: Mapping[str, Any] | None, *, serving: bool, web: bool) -> Fla
     return app
 
 
-def _configure_statement_signer(app: Flask) -> None:
+def _configure_statement_signer(app: Flask, *, deferred: bool) -> None:
     """Hand the bureau's PAdES signer (STATEMENT_SIGNING_P12) to the ledger's sessions:
-    every statement they issue is then signed (ledger.statements.signing)."""
-    from ledger import checkpoints
-    from ledger.statements.signing import DEMO_PKCS12_FILE, SIGNER_INFO_KEY, StatementSigner
+    every statement they issue is then signed (ledger.statements.signing).
+
+    ``deferred`` (the commands' app): read the file when a statement is first signed.
+    Importing ``ledger.statements`` (pdf, reportlab) and pyHanko costs about twice
+    ``import flask, sqlalchemy``, which a command issuing no statement (most) should not
+    pay. The served app reads it now, refusing to start with a wrong passphrase."""
+    from ledger.statement_signer import DEMO_PKCS12_FILE, SIGNER_INFO_KEY
 
     path = app.config.get("STATEMENT_SIGNING_P12")
+    passphrase = app.config.get("STATEMENT_SIGNING_PASSPHRASE")
     if not path:
+        from ledger.checkpoints import key_path
+
         # A new user's `ledger-admin demo && ledger-admin run` signs its statements: the
         # demo's certificate (unencrypted, owner-only, like the checkpoint key).
-        demo = checkpoints.key_path(app.instance_path, app.config.get("SIGNING_KEY_PATH")).parent / DEMO_PKCS12_FILE
-        if not demo.exists():
+        path = key_path(app.instance_path, app.config.get("SIGNING_KEY_PATH")).parent / DEMO_PKCS12_FILE
+        if not path.exists():
             return
-        app.logger.info("Statements are signed with the self-signed demo certificate %s", demo)
-        signer = StatementSigner.from_pkcs12(demo, None)
-    else:
-        signer = StatementSigner.from_pkcs12(path, app.config.get("STATEMENT_SIGNING_PASSPHRASE"))
+        app.logger.info("Statements are signed with the self-signed demo certificate %s", path)
+        passphrase = None
+    later = DeferredSigner(path, passphrase)
+    signer = later if deferred else later.loaded
     for name in ("ledger_sessions", "ledger_readonly_sessions"):
         app.extensions[name].configure(info={SIGNER_INFO_KEY: signer})
+
+
+class DeferredSigner:
+    """A :class:`~ledger.statements.signing.StatementSigner` read from its PKCS#12 file
+    when a statement is first signed (a wrong passphrase fails then, not at start-up)."""
+
+    def __init__(self, path: str | Path, passphrase: str | bytes | None) -> None:
+        self.path = path
+        self.passphrase = passphrase
+
+    @cached_property
+    def loaded(self) -> StatementSigner:
+        from ledger.statements.signing import StatementSigner
+
+        return StatementSigner.from_pkcs12(self.path, self.passphrase)
+
+    # What ledger.statements.signing.sign and the issue entry read of a signer.
+    @property
+    def signer(self) -> object:
+        return self.loaded.signer
+
+    @property
+    def fingerprint(self) -> str:
+        return self.loaded.fingerprint
+
+    @property
+    def subject(self) -> str:
+        return self.loaded.subject
 
 
 def _instance_path() -> str:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-#: Key in ``Session.info`` under which the application hands the signer to the ledger.
-SIGNER_INFO_KEY = "statement_signer"
+# Defined with the hand-over, which must not import this package; still importable from here.
+from ..statement_signer import DEMO_PKCS12_FILE, SIGNER_INFO_KEY  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,6 @@ def check_signature(data: bytes) -> SignatureCheck:
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         return SignatureCheck(True, False, fingerprint, "the file was changed after it was signed")
     return SignatureCheck(True, True, fingerprint)
-
-
-#: The demo's self-signed certificate, beside the checkpoint key (instance/signing/ by
-#: default). Statements are signed with it when STATEMENT_SIGNING_P12 names no other.
-DEMO_PKCS12_FILE = "bureau-demo.p12"
 
 
 def make_self_signed_pkcs12(path: Path, passphrase: str | None,

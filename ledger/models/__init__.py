@@ -1,4 +1,11 @@
-"""All models, imported here so that ``Base.metadata`` is complete for migrations."""
+"""All models, imported here so that ``Base.metadata`` is complete for migrations.
+
+The model modules do without ``from __future__ import annotations``: with it, every
+``Mapped[...]`` annotation is a string that SQLAlchemy evaluates (``eval``) when it
+declares the class, about an eighth of declaring the models, which every
+``ledger-admin`` command pays at start-up. An annotation naming a class declared
+further down its module is quoted instead (``Mapped[list["UserRole"]]``).
+"""
 
 from .audit import AuditCheckpoint, AuditEntry, AuditHead
 from .auth import BUREAU_ROLES, ROLES, ApiToken, Bank, User, UserRole

@@ -1,7 +1,5 @@
 """Append-only, hash-chained audit log (SPEC §5)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

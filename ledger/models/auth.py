@@ -1,7 +1,5 @@
 """Banks, users, roles and API tokens."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
@@ -40,7 +38,7 @@ class User(Base):
     locked_until: Mapped[datetime | None]
 
     bank: Mapped[Bank | None] = relationship(lazy="joined")
-    role_rows: Mapped[list[UserRole]] = relationship(
+    role_rows: Mapped[list["UserRole"]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
     )
 

@@ -1,7 +1,5 @@
 """Each account's balance at the end of every business day it moved (SPEC §4a "as of a date")."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from sqlalchemy import ForeignKey

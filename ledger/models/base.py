@@ -1,7 +1,5 @@
 """Declarative base shared by every model."""
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData

@@ -1,7 +1,5 @@
 """Loss claims, their payer lines, history, recoveries and clawbacks (SPEC §3, §4)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 
@@ -75,7 +73,7 @@ class Claim(Base):
     loan: Mapped[Loan] = relationship(lazy="joined")
     #: Joined: every answer about a claim names its bank.
     bank: Mapped[Bank] = relationship(lazy="joined", viewonly=True)
-    payer_lines: Mapped[list[ClaimPayerLine]] = relationship(
+    payer_lines: Mapped[list["ClaimPayerLine"]] = relationship(
         order_by="ClaimPayerLine.position", lazy="selectin", cascade="all, delete-orphan"
     )
 

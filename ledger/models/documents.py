@@ -1,7 +1,5 @@
 """A claim's dossier (SPEC §4a): the documents its bank uploaded, bytes included."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String

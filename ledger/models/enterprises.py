@@ -1,7 +1,5 @@
 """Borrowers: technology SMEs identified by their unified social credit code (SPEC §2)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

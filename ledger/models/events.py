@@ -1,7 +1,5 @@
 """The event outbox: what banks must react to, written with the change (SPEC §4a)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -6,8 +6,6 @@ transaction header whose postings do not balance. ``accounts.balance`` is a cach
 the same database transaction and checked by ``ledger.journal.check_balances``.
 """
 
-from __future__ import annotations
-
 import uuid
 from datetime import date, datetime
 

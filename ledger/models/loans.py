@@ -1,7 +1,5 @@
 """Registered loans (备案) and their events (SPEC §4)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

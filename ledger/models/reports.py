@@ -1,7 +1,5 @@
 """Banks' monthly loan-level reports (SPEC §4a, 贷款月度报送) and their lines."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

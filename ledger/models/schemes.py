@@ -1,7 +1,5 @@
 """Schemes (e.g. GD-KJD) and their append-only rule versions (SPEC §3)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +16,7 @@ class Scheme(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    versions: Mapped[list[RuleVersion]] = relationship(
+    versions: Mapped[list["RuleVersion"]] = relationship(
         back_populates="scheme", order_by="RuleVersion.version", lazy="selectin"
     )
 

@@ -1,7 +1,5 @@
 """The register of issued PDF statements (SPEC §5, §6)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import String

@@ -1,7 +1,5 @@
 """Sub-funds (子基金): the pots of money paid in by province, city, county or insurer."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, String

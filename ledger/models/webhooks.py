@@ -1,7 +1,5 @@
 """Banks' webhooks, one delivery per (webhook, event), and every attempt (SPEC §4a)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint

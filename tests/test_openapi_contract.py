@@ -118,3 +118,24 @@ def test_loan_events_paginate_like_every_list(client, make_bank, make_loan):
     loan = make_loan("BANK-A", region="440703", categories=["tech_sme"], principal=1_000_000_00)
     page = client.get(f"/api/v1/loans/{loan.id}/events?per_page=1", headers=bank).json
     assert (page["items"], page["page"], page["per_page"], page["total"]) == ([], 1, 1, 0)
+
+
+def test_the_document_is_whole_for_concurrent_first_readers_and_the_cli(app):
+    """The document is generated on first demand (api.docs.LedgerApi): threads asking
+    at once all get the whole document, and `flask openapi print` prints the same."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(_: int) -> bytes:
+        response = app.test_client().get("/api/v1/openapi.json")
+        assert response.status_code == 200
+        return response.data
+
+    with ThreadPoolExecutor(4) as pool:
+        bodies = set(pool.map(fetch, range(4)))
+    assert len(bodies) == 1
+    document = json.loads(bodies.pop())
+    assert len(document["paths"]) > 50 and "Problem422" in document["components"]["responses"]
+    printed = app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == document

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ledger import approvals, claims, clawbacks, dossiers, recoveries
 from ledger.claims import ClaimInput
-from ledger.models import CLAIM_STATUSES, Claim, ClaimEvent, Clawback, Recovery, User
+from ledger.models import CLAIM_STATUSES, Claim, Recovery, User
 from rules import Step
 from rules.money import format_amount
 
@@ -178,26 +178,31 @@ def _recovery_dict(r: Recovery) -> dict:  # type: ignore[type-arg]
             "returned": format_amount(r.returned), "lines": r.lines}
 
 
-def _loaded(session, model, ids: list[int]) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """Rows by id: those in the session's identity map as they are, the others in one query."""
-    found = {}
-    for row_id in ids:
-        obj = session.identity_map.get(identity_key(model, row_id))
-        if obj is not None and "id" in obj.__dict__:  # loaded, not expired
-            found[row_id] = obj
-    missing = [row_id for row_id in ids if row_id not in found]
+def _names(session, claim: Claim) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The reviewer's and approver's names: a user this request loaded (the one who just
+    reviewed or approved) from the identity map, else the names read with the claim
+    (ledger.claims.get_claim), else one query."""
+    names: dict[int, str] = {}
+    missing = []
+    for user_id, key in ((claim.reviewer_id, "reviewer_name"), (claim.approver_id, "approver_name")):
+        if user_id is None:
+            continue
+        user = session.identity_map.get(identity_key(User, user_id))
+        if user is not None and "name" in user.__dict__:
+            names[user_id] = user.name
+        elif key in claim.__dict__ and claim.__dict__[key] is not None:
+            names[user_id] = claim.__dict__[key]
+        else:
+            missing.append(user_id)
     if missing:
-        found.update({obj.id: obj for obj in session.scalars(select(model).where(model.id.in_(missing)))})
-    return found
+        names.update(session.execute(select(User.id, User.name).where(User.id.in_(missing))).all())
+    return names
 
 
 def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     session = db.session()
     bank = claim.bank
-    # What this request already loaded (the approver, the reservations it just wrote)
-    # comes from the identity map; only the rest is read.
-    users = _loaded(session, User, [i for i in (claim.reviewer_id, claim.approver_id) if i])
-    names = {u.id: u.name for u in users.values()}
+    names = _names(session, claim)
     payers = []
     lines = sorted(claim.payer_lines, key=lambda line: line.position)
     for line, stored in zip(lines, claims.stored_payer_lines(claim), strict=True):
@@ -209,12 +214,11 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
             "paid": format_amount(line.amount if reservation and reservation.status == "posted" else 0),
             "offset": format_amount(line.offset_amount), "recovered": format_amount(line.recovered_amount),
         })
-    # Recoveries and clawbacks exist only for paid claims (SPEC §4).
-    recs = session.scalars(select(Recovery).where(Recovery.claim_id == claim.id).order_by(Recovery.id)).all() \
-        if claim.status == "paid" else []
-    claws = session.scalars(select(Clawback).where(Clawback.claim_id == claim.id).order_by(Clawback.id)).all() \
-        if claim.status == "paid" else []
-    history = session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)).all()
+    # Recoveries and clawbacks exist only for paid claims (SPEC §4); a payment sets both
+    # lists empty instead of reading them.
+    recs = claim.recoveries if claim.status == "paid" else []
+    claws = claim.clawbacks if claim.status == "paid" else []
+    history = claim.history
     loan = claim.loan
     return {
         "id": claim.id, "loan_id": claim.loan_id, "bank": bank.code, "scheme": loan.rule_version.scheme.code,
@@ -246,9 +250,10 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     }
 
 
-def _claim(claim_id: int) -> Claim:
+def _claim(claim_id: int, *, for_approval: bool = False) -> Claim:
     """The caller's view of a claim; locked for the rest of the request when it will change it."""
-    return claims.get_claim(db.session(), claim_id, bank_id=bank_id_of_caller(), lock=request.method != "GET")
+    return claims.get_claim(db.session(), claim_id, bank_id=bank_id_of_caller(), lock=request.method != "GET",
+                            for_approval=for_approval)
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -333,7 +338,7 @@ class Approve(MethodView):
 
         409 ``insufficient_funds`` names the sub-fund and the shortfall; nothing is reserved then.
         """
-        claim = _claim(claim_id)
+        claim = _claim(claim_id, for_approval=True)
         approvals.approve_claim(db.session(), claim, approver=current_user(), today=context.today(), **data)
         return claim_dict(claim)
 

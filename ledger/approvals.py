@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import bindparam, extract, func, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import rules
 from rules.money import format_amount
@@ -21,8 +22,10 @@ from rules.money import format_amount
 from . import audit, clock, events, journal, movement_dates, schemes
 from .accounts import debt_code
 from .claims import (
+    CAPS_LOCKED,
     check_four_eyes,
-    enterprise_compensated,
+    check_state,
+    enterprise_compensated_query,
     release_claim_reservations,
     set_loan_status,
     store_decision,
@@ -37,14 +40,50 @@ from .portfolio import apply_portfolio_cap
 from .subfunds import subfund_accounts
 
 
+def _bank_annual_query(claim: Claim, year: int):  # type: ignore[no-untyped-def]
+    return select(func.coalesce(func.sum(Claim.approved_amount), 0)).where(
+        Claim.bank_id == claim.bank_id, Claim.scheme_id == claim.scheme_id, Claim.id != claim.id,
+        Claim.status.in_(("approved", "paid")), extract("year", Claim.approved_on) == year,
+    )
+
+
 def bank_annual_approved(session: Session, claim: Claim, year: int) -> int:
     """Compensation approved for the claim's bank in its scheme in ``year`` (other claims)."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(Claim.approved_amount), 0)).where(
-            Claim.bank_id == claim.bank_id, Claim.scheme_id == claim.scheme_id, Claim.id != claim.id,
-            Claim.status.in_(("approved", "paid")), extract("year", Claim.approved_on) == year,
-        )
-    ) or 0)
+    return int(session.scalar(_bank_annual_query(claim, year)) or 0)
+
+
+def _caps_used(session: Session, claim: Claim, year: int, *, enterprise: bool, bank: bool) -> tuple[int, int]:
+    """What the enterprise's and the bank's annual cap have used (other claims), the
+    ones asked for read in one query."""
+    parts = ([enterprise_compensated_query(claim.loan, exclude_claim=claim.id)] if enterprise else []) + (
+        [_bank_annual_query(claim, year)] if bank else [])
+    if not parts:
+        return 0, 0
+    row = iter(session.execute(select(*(part.scalar_subquery() for part in parts))).one())
+    return (int(next(row) or 0) if enterprise else 0), (int(next(row) or 0) if bank else 0)
+
+
+def lock_caps(session: Session, claim: Claim) -> None:
+    """Serialise approvals that share the bank's or the enterprise's caps.
+
+    NO KEY UPDATE: serialises approvals like FOR UPDATE, but does not block the KEY
+    SHARE locks that rows referencing the bank (events, payments) take, which would
+    otherwise deadlock with a payment holding the sub-fund accounts. Both rows in one
+    statement, bank first, as always; nothing when ``get_claim(for_approval=True)``
+    took them with the claim. SQLite's writer lock (BEGIN IMMEDIATE) already
+    serialises every writer: nothing to send there.
+    """
+    if session.get_bind().dialect.name == "sqlite" or claim.id in session.info.get(CAPS_LOCKED, ()):
+        return
+    session.execute(_LOCK_CAPS, {"bank_id": claim.bank_id, "enterprise_id": claim.loan.enterprise_id})
+
+
+_LOCK_CAPS = (
+    select(Bank.id, Enterprise.id)
+    .join_from(Bank, Enterprise, true())  # two rows by their keys, not a product of tables
+    .where(Bank.id == bindparam("bank_id"), Enterprise.id == bindparam("enterprise_id"))
+    .with_for_update(of=[Bank, Enterprise], key_share=True)
+)
 
 
 def _check_suspension(session: Session, claim: Claim, ruleset: rules.RuleSet) -> None:
@@ -65,27 +104,21 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
                   reason: str | None = None) -> Claim:
     """Approve a reviewed claim and reserve every payer's line — all lines or none."""
     check_four_eyes(claim, approver)
-    # NO KEY UPDATE: serialises approvals like FOR UPDATE, but does not block the KEY
-    # SHARE locks that rows referencing the bank (events, payments) take, which would
-    # otherwise deadlock with a payment holding the sub-fund accounts.
-    session.execute(select(Bank.id).where(Bank.id == claim.bank_id).with_for_update(key_share=True))
-    session.execute(select(Enterprise.id).where(Enterprise.id == claim.loan.enterprise_id)
-                    .with_for_update(key_share=True))
-    transition(session, claim, allowed_from=["reviewed"], to="approved", action="approve", actor=approver.name,
-               comment=reason,
-               values={"approver_id": approver.id, "approved_at": utcnow(), "approved_on": today,
-                       "decision_reason": reason})
+    # The claim row is locked (loaded for update): its state decides before any lock or
+    # sum is taken; the conditional UPDATE in ``transition`` still guards the change.
+    check_state(claim, allowed_from=["reviewed"], action="approve")
+    lock_caps(session, claim)
     ruleset = schemes.ruleset_of(claim.loan.rule_version)
     _check_suspension(session, claim, ruleset)
 
     decision = stored_decision(claim)
     caps = ruleset.claims
+    enterprise_used, bank_used = _caps_used(session, claim, today.year, enterprise=caps.per_enterprise_cap is not None,
+                                            bank=caps.per_bank_annual_cap is not None)
     if caps.per_enterprise_cap is not None:
-        left = max(0, caps.per_enterprise_cap - enterprise_compensated(session, claim.loan, exclude_claim=claim.id))
-        decision = rules.limit_to(decision, left, "per_enterprise_cap")
+        decision = rules.limit_to(decision, max(0, caps.per_enterprise_cap - enterprise_used), "per_enterprise_cap")
     if caps.per_bank_annual_cap is not None:
-        left = max(0, caps.per_bank_annual_cap - bank_annual_approved(session, claim, today.year))
-        decision = rules.limit_to(decision, left, "per_bank_annual_cap")
+        decision = rules.limit_to(decision, max(0, caps.per_bank_annual_cap - bank_used), "per_bank_annual_cap")
     decision = apply_portfolio_cap(session, claim, decision, ruleset)
     if decision.compensation == 0:
         raise InvalidTransition("Nothing is left of the caps for this claim: approve nothing, reject it instead.",
@@ -102,7 +135,10 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
         decision = rules.repair(decision, amount, reason.strip())  # type: ignore[union-attr]
 
     store_decision(session, claim, decision)
-    claim.approved_amount = decision.compensation
+    transition(session, claim, allowed_from=["reviewed"], to="approved", action="approve", actor=approver.name,
+               comment=reason,
+               values={"approver_id": approver.id, "approved_at": utcnow(), "approved_on": today,
+                       "decision_reason": reason, "approved_amount": decision.compensation})
     lines = sorted((line for line in claim.payer_lines if line.amount), key=lambda line: line.subfund_code)
     accounts = subfund_accounts(session, {line.subfund_code for line in lines}, ("available", "reserved"))
     for line in lines:
@@ -200,6 +236,9 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
         reference=payment_reference, actor=actor, extra_legs=extra,
     )
     set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")
+    # Paid just now: no recovery or clawback can exist yet (the answer need not read them).
+    set_committed_value(claim, "recoveries", [])
+    set_committed_value(claim, "clawbacks", [])
     session.flush()
     audit.record(session, actor=actor, action="claim.payout", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(claim.approved_amount or 0), "payment_reference": payment_reference,

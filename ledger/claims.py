@@ -14,8 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
 import rules
@@ -26,7 +26,7 @@ from . import audit, dossiers, events, journal, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
 from .loans.events import record_event
 from .loans.listing import get_loan_for
-from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Loan, Scheme, User
+from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Enterprise, Loan, Scheme, User
 from .models.base import utcnow
 
 _claims = Claim.__table__
@@ -36,20 +36,58 @@ _loans = Loan.__table__
 CLAIMABLE_LOAN_STATUSES = ("active", "defaulted")
 
 
-def get_claim(session: Session, claim_id: int, *, bank_id: int | None = None, lock: bool = False) -> Claim:
+#: A claim with everything its answer and its transitions read, in one statement: the
+#: loan, enterprise, rule version and bank (joined by the model), the payer lines with
+#: their reservations, the history and the reviewer's and approver's names. Built once.
+_CLAIM = select(Claim).where(Claim.id == bindparam("claim_id")).options(
+    joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.reservation),
+    joinedload(Claim.history), undefer(Claim.reviewer_name), undefer(Claim.approver_name))
+_FRESH_CLAIM = _CLAIM.execution_options(populate_existing=True)
+#: The row lock alone. A locking SELECT that also joined the lines would, after waiting
+#: for a concurrent transition, see the claim's new row but the lines as they were before
+#: it (READ COMMITTED re-reads only the locked row): so lock first, then read everything.
+_LOCK_CLAIM = select(Claim.id).where(Claim.id == bindparam("claim_id")).with_for_update()
+#: An approval's locks in one statement, in the order they were always taken: the
+#: claim, then its bank and its enterprise, whose caps approvals share (NO KEY UPDATE:
+#: see ledger.approvals.lock_caps).
+_LOCK_FOR_APPROVAL = (
+    select(Claim.id)
+    .join(Loan, Loan.id == Claim.loan_id).join(Bank, Bank.id == Claim.bank_id)
+    .join(Enterprise, Enterprise.id == Loan.enterprise_id)
+    .where(Claim.id == bindparam("claim_id"))
+    .with_for_update(of=[Claim, Bank, Enterprise], key_share=True)
+)
+#: session.info key: claims whose approval locks (ledger.approvals.lock_caps) are held.
+CAPS_LOCKED = "claims_caps_locked"
+
+
+def get_claim(session: Session, claim_id: int, *, bank_id: int | None = None, lock: bool = False,
+              for_approval: bool = False) -> Claim:
     """The claim, or 404 — also when it belongs to another bank (never confirm it exists).
 
     ``lock`` takes the row lock before anything is decided from the claim's state:
     a withdrawal deciding whether to release reservations must not read "reviewed"
-    while a concurrent approval is turning it into "approved".
+    while a concurrent approval is turning it into "approved". ``for_approval`` takes
+    the approval's bank and enterprise locks with it. SQLite's writer lock (BEGIN
+    IMMEDIATE) already serialises every writer: nothing to lock there.
     """
-    query = select(Claim).where(Claim.id == claim_id)
-    if lock:
-        query = query.with_for_update(of=Claim).execution_options(populate_existing=True)
-    claim = session.scalar(query)
+    if lock and session.get_bind().dialect.name != "sqlite":
+        if session.execute(_LOCK_FOR_APPROVAL if for_approval else _LOCK_CLAIM,
+                           {"claim_id": claim_id}).first() is not None and for_approval:
+            session.info.setdefault(CAPS_LOCKED, set()).add(claim_id)
+    claim = session.execute(_FRESH_CLAIM if lock else _CLAIM, {"claim_id": claim_id}).unique().scalar_one_or_none()
     if claim is None or (bank_id is not None and claim.bank_id != bank_id):
         raise NotFound(f"No claim {claim_id}.", code="claim_not_found")
     return claim
+
+
+def check_state(claim: Claim, *, allowed_from: Iterable[str], action: str) -> None:
+    """Refuse ``action`` unless the (locked) claim is in one of ``allowed_from``."""
+    if claim.status not in tuple(allowed_from):
+        raise InvalidTransition(
+            f"Claim {claim.id} is {claim.status}: '{action}' is not possible in that state.",
+            extra={"current_status": claim.status},
+        )
 
 
 def transition(
@@ -80,12 +118,30 @@ def transition(
     # The row now holds what we wrote: mirror it on the object instead of re-reading.
     for key, value in changes.items():
         set_committed_value(claim, key, value)
-    session.add(ClaimEvent(claim_id=claim.id, action=action, from_status=before, to_status=to, actor=actor,
-                           comment=comment, data=data))
+    for key in ("reviewer", "approver"):
+        if f"{key}_id" in changes:  # the name read with the claim was the previous user's
+            set_committed_value(claim, f"{key}_name", None)
+    add_event(session, claim, action=action, from_status=before, to_status=to, actor=actor, comment=comment,
+              data=data)
     session.flush()
     audit.record(session, actor=actor, action=f"claim.{action}", entity_type="claim", entity_id=claim.id,
                  before={"status": before}, after={"status": to, **({"comment": comment} if comment else {}),
                                                    **(data or {})})
+
+
+def keep_loaded(claim: Claim, key: str, row: object) -> None:
+    """Append a row just added to the claim's loaded ``history``/``recoveries``/``clawbacks``
+    list, so that the answer shows it without reading the list again."""
+    if key in claim.__dict__:
+        set_committed_value(claim, key, [*claim.__dict__[key], row])
+
+
+def add_event(session: Session, claim: Claim, **values: Any) -> ClaimEvent:
+    """One more entry in the claim's history (append-only)."""
+    event = ClaimEvent(claim_id=claim.id, **values)
+    session.add(event)
+    keep_loaded(claim, "history", event)
+    return event
 
 
 def set_loan_status(session: Session, loan: Loan, *, allowed_from: Iterable[str], to: str,
@@ -107,6 +163,10 @@ def set_loan_status(session: Session, loan: Loan, *, allowed_from: Iterable[str]
 
 def enterprise_compensated(session: Session, loan: Loan, *, exclude_claim: int | None = None) -> int:
     """Approved or paid compensation of the loan's enterprise in its scheme (per_enterprise_cap)."""
+    return int(session.scalar(enterprise_compensated_query(loan, exclude_claim=exclude_claim)) or 0)
+
+
+def enterprise_compensated_query(loan: Loan, *, exclude_claim: int | None = None) -> Select:  # type: ignore[type-arg]
     query = (
         select(func.coalesce(func.sum(Claim.approved_amount), 0))
         .join(Loan, Loan.id == Claim.loan_id)
@@ -115,7 +175,7 @@ def enterprise_compensated(session: Session, loan: Loan, *, exclude_claim: int |
     )
     if exclude_claim is not None:
         query = query.where(Claim.id != exclude_claim)
-    return int(session.scalar(query) or 0)
+    return query
 
 
 def decide(session: Session, loan: Loan, outstanding_principal: int, *, exclude_claim: int | None = None) -> Decision:
@@ -128,15 +188,20 @@ def decide(session: Session, loan: Loan, outstanding_principal: int, *, exclude_
 
 def store_decision(session: Session, claim: Claim, decision: Decision) -> None:
     """Write the decision's figures, steps and payer lines onto the claim."""
-    claim.ratio = decision.ratio_text
-    claim.ratio_exact = f"{decision.ratio.numerator}/{decision.ratio.denominator}"
-    claim.eligible_loss = decision.eligible_loss
-    claim.decision = {"steps": [step.to_dict() for step in decision.steps],
-                      "payers": [line.to_dict() for line in decision.payers]}
+    values = {"ratio": decision.ratio_text, "ratio_exact": f"{decision.ratio.numerator}/{decision.ratio.denominator}",
+              "eligible_loss": decision.eligible_loss,
+              "decision": {"steps": [step.to_dict() for step in decision.steps],
+                           "payers": [line.to_dict() for line in decision.payers]}}
+    # Only what differs: an approval without caps or repair changes nothing here, and a
+    # flush of the claim would expire what was read with it (the names).
+    for key, value in values.items():
+        if key not in claim.__dict__ or claim.__dict__[key] != value:
+            setattr(claim, key, value)
     current = claim.payer_lines
     if [line.subfund_code for line in current] == [p.subfund for p in decision.payers]:
         for line, payer in zip(current, decision.payers, strict=True):
-            line.amount = payer.amount
+            if line.amount != payer.amount:
+                line.amount = payer.amount
     else:
         current.clear()
         session.flush()  # delete the old lines before their positions are reused
@@ -263,7 +328,7 @@ def submit_claim(session: Session, data: ClaimInput, *, bank_id: int, actor: str
     )
     session.add(claim)
     store_decision(session, claim, decision)
-    session.add(ClaimEvent(claim_id=claim.id, action="submit", from_status=None, to_status="submitted", actor=actor))
+    add_event(session, claim, action="submit", from_status=None, to_status="submitted", actor=actor)
     session.flush()
     audit.record(session, actor=actor, action="claim.submit", entity_type="claim", entity_id=claim.id,
                  after={"loan_id": loan.id, "default_on": data.default_on,

@@ -16,9 +16,9 @@ from rules.money import format_amount, split_largest_remainder
 
 from . import audit, events, journal
 from .accounts import bank_debt, clawback_income
-from .claims import check_four_eyes
+from .claims import add_event, check_four_eyes, keep_loaded
 from .errors import InvalidTransition, NotFound, ValidationFailed
-from .models import Bank, Claim, ClaimEvent, Clawback, User
+from .models import Bank, Claim, Clawback, User
 from .subfunds import get_subfund, subfund_account
 
 
@@ -62,8 +62,9 @@ def claw_back(session: Session, claim: Claim, *, approver: User, reason: str, to
                              actor=approver.name)
     clawback = Clawback(claim_id=claim.id, amount=amount, reason=reason.strip(), lines=lines, created_by=approver.name)
     session.add(clawback)
-    session.add(ClaimEvent(claim_id=claim.id, action="clawback", from_status="paid", to_status="paid",
-                           actor=approver.name, comment=reason, data={"amount": format_amount(amount), "lines": lines}))
+    keep_loaded(claim, "clawbacks", clawback)
+    add_event(session, claim, action="clawback", from_status="paid", to_status="paid", actor=approver.name,
+              comment=reason, data={"amount": format_amount(amount), "lines": lines})
     session.flush()
     audit.record(session, actor=approver.name, action="claim.clawback", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(amount), "reason": reason, "lines": lines})

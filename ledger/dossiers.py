@@ -139,6 +139,8 @@ def checklist(session: Session, claim: Claim) -> list[ChecklistItem]:
 
 def missing_kinds(session: Session, claim: Claim) -> list[str]:
     """Required kinds without a document, in the rule file's order."""
+    if not schemes.ruleset_of(claim.loan.rule_version).claims.required_documents:
+        return []  # nothing required: nothing to read
     return [item.kind for item in checklist(session, claim) if item.required and item.document is None]
 
 

@@ -17,7 +17,7 @@ from datetime import date
 
 from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from verifier.canonical import postings_digest
@@ -33,6 +33,7 @@ from .errors import (
     UnbalancedTransaction,
 )
 from .models import DEBIT, Account, AccountDay, JournalTransaction, Posting, Reservation
+from .models.base import utcnow
 
 _accounts = Account.__table__
 _postings = Posting.__table__
@@ -382,13 +383,24 @@ def reserve_all(
     legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
     posted = post_transaction(session, kind="reservation", legs=legs, effective_on=effective_on, memo=purpose,
                               actor=actor)
-    reservations = [
-        Reservation(source_account_id=source.id, hold_account_id=hold.id, amount=amount, status="pending",
-                    purpose=purpose, reserve_transaction_id=posted.id)
-        for source, hold, amount in holds
-    ]
-    session.add_all(reservations)
-    session.flush()
+    rows = [{"source_account_id": source.id, "hold_account_id": hold.id, "amount": amount, "status": "pending",
+             "purpose": purpose, "reserve_transaction_id": posted.id, "resolve_transaction_id": None,
+             "created_at": utcnow()} for source, hold, amount in holds]
+    # One INSERT for all of them (the ORM writes them one by one where it cannot rely
+    # on the order of RETURNING). Ids are matched back by content: rows alike in
+    # everything but their id are interchangeable.
+    ids: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    for row_id, source_id, hold_id, amount in session.execute(
+        insert(_reservations).values(rows).returning(_reservations.c.id, _reservations.c.source_account_id,
+                                                     _reservations.c.hold_account_id, _reservations.c.amount)
+    ):
+        ids[int(source_id), int(hold_id), int(amount)].append(int(row_id))
+    reservations = []
+    for row in rows:
+        reservation = Reservation(id=ids[row["source_account_id"], row["hold_account_id"], row["amount"]].pop(), **row)
+        make_transient_to_detached(reservation)  # written above: known, not pending
+        session.add(reservation)
+        reservations.append(reservation)
     return reservations
 
 

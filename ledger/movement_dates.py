@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import ValidationFailed
@@ -43,15 +43,28 @@ def _refuse(field: str, code: str, message: str) -> ValidationFailed:
 def closed_until(session: Session, kind: str, scopes: Iterable[str]) -> tuple[date, str] | None:
     """The latest period end closed for any of ``scopes`` (statement ``kind`` "subfund" or
     "bank"), with the scope it belongs to; None while nothing is closed."""
-    scopes = sorted(set(scopes))
-    if not scopes:
-        return None
-    row = session.execute(
-        select(Statement.scope, func.max(Statement.period_to).label("until"))
-        .where(Statement.kind == kind, Statement.scope.in_(scopes), Statement.period_to.is_not(None))
-        .group_by(Statement.scope).order_by(func.max(Statement.period_to).desc()).limit(1)
-    ).first()
-    return (row.until, row.scope) if row is not None else None
+    return closed_periods(session, {kind: scopes}).get(kind)
+
+
+def closed_periods(session: Session, scopes: dict[str, Iterable[str]]) -> dict[str, tuple[date, str]]:
+    """:func:`closed_until` for several statement kinds at once, in one query: by kind,
+    the latest closed period end and its scope (kinds with nothing closed are absent)."""
+    wanted = {kind: sorted(set(codes)) for kind, codes in scopes.items()}
+    wanted = {kind: codes for kind, codes in wanted.items() if codes}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Statement.kind, Statement.scope, func.max(Statement.period_to).label("until"))
+        .where(or_(*(and_(Statement.kind == kind, Statement.scope.in_(codes)) for kind, codes in wanted.items())),
+               Statement.period_to.is_not(None))
+        .group_by(Statement.kind, Statement.scope)
+    ).all()
+    latest: dict[str, tuple[date, str]] = {}
+    for row in sorted(rows, key=lambda r: (r.kind, r.until, r.scope)):
+        # Latest end wins; on a tie the first scope in code order, as one sorted query did.
+        if row.kind not in latest or row.until > latest[row.kind][0]:
+            latest[row.kind] = (row.until, row.scope)
+    return latest
 
 
 def check(
@@ -71,8 +84,9 @@ def check(
     for earliest, event in not_before:
         if earliest is not None and on < earliest:
             raise _refuse(field, "date_before_event", f"is before {event} ({earliest.isoformat()})")
-    for kind, scopes, what in (("subfund", subfunds, "sub-fund"), ("bank", banks, "bank")):
-        closed = closed_until(session, kind, scopes)
+    closed_by_kind = closed_periods(session, {"subfund": subfunds, "bank": banks})
+    for kind, what in (("subfund", "sub-fund"), ("bank", "bank")):
+        closed = closed_by_kind.get(kind)
         if closed is not None and on <= closed[0] and on < today:
             until, scope = closed
             raise _refuse(field, "period_closed",

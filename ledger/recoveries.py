@@ -12,8 +12,9 @@ from rules import RecoveryExceedsLoss
 from rules.money import format_amount
 
 from . import audit, events, journal, movement_dates
+from .claims import add_event, keep_loaded
 from .errors import InvalidTransition, ValidationFailed
-from .models import Bank, Claim, ClaimEvent, Recovery
+from .models import Bank, Claim, Recovery
 from .subfunds import get_subfund, subfund_account
 
 
@@ -71,8 +72,9 @@ def record_recovery(session: Session, claim: Claim, *, amount: int, recovered_on
                         pool_share_cumulative=result.cumulative_share, returned=result.returned_now, lines=lines,
                         transaction_id=txn_id, created_by=actor)
     session.add(recovery)
-    session.add(ClaimEvent(claim_id=claim.id, action="recovery", from_status="paid", to_status="paid", actor=actor,
-                           data={"amount": format_amount(amount), "returned": format_amount(result.returned_now)}))
+    keep_loaded(claim, "recoveries", recovery)
+    add_event(session, claim, action="recovery", from_status="paid", to_status="paid", actor=actor,
+              data={"amount": format_amount(amount), "returned": format_amount(result.returned_now)})
     session.flush()
     audit.record(session, actor=actor, action="claim.recovery", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(amount), "cumulative": format_amount(before + amount),

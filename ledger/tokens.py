@@ -12,8 +12,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from . import audit
 from .errors import NotFound, ValidationFailed
@@ -64,15 +64,21 @@ def issue(session: Session, user: User, *, name: str, actor: str, expires_at: da
     return row, token
 
 
+#: Every request runs this: built once, and the user's roles come in the same query
+#: (joined) instead of a second one.
+_FIND = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+           or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")))
+)
+
+
 def find(session: Session, token: str) -> ApiToken | None:
     """The live token row for a presented token, or None (unknown, revoked or expired)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    now = utcnow()
-    return session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None),
-                               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
-    )
+    return session.execute(_FIND, {"token_hash": hash_token(token), "now": utcnow()}).unique().scalar_one_or_none()
 
 
 def needs_touch(row: ApiToken, now: datetime) -> bool:

@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from .auth import Bank
+from .auth import Bank, User
 from .base import Base, utcnow
 from .journal import Reservation
 from .loans import Loan
@@ -76,6 +76,12 @@ class Claim(Base):
     payer_lines: Mapped[list["ClaimPayerLine"]] = relationship(
         order_by="ClaimPayerLine.position", lazy="selectin", cascade="all, delete-orphan"
     )
+    #: Read-only views for the claim's answer, loaded on first use (ledger.claims.get_claim
+    #: joins the history). Rows are added as rows; ledger.claims.keep_loaded keeps a
+    #: loaded list in step instead of reading it again.
+    history: Mapped[list[ClaimEvent]] = relationship(order_by="ClaimEvent.id", viewonly=True)
+    recoveries: Mapped[list[Recovery]] = relationship(order_by="Recovery.id", viewonly=True)
+    clawbacks: Mapped[list[Clawback]] = relationship(order_by="Clawback.id", viewonly=True)
 
 
 class ClaimPayerLine(Base):
@@ -152,6 +158,14 @@ class Clawback(Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: The reviewer's and approver's names, for the claim's answer; deferred, so only the
+#: queries that ask for them (ledger.claims.get_claim) read them, in the same statement.
+Claim.reviewer_name = column_property(
+    select(User.name).where(User.id == Claim.reviewer_id).correlate_except(User).scalar_subquery(), deferred=True)
+Claim.approver_name = column_property(
+    select(User.name).where(User.id == Claim.approver_id).correlate_except(User).scalar_subquery(), deferred=True)
 
 
 class IdempotencyRecord(Base):

@@ -79,9 +79,9 @@ class Claim(Base):
     #: Read-only views for the claim's answer, loaded on first use (ledger.claims.get_claim
     #: joins the history). Rows are added as rows; ledger.claims.keep_loaded keeps a
     #: loaded list in step instead of reading it again.
-    history: Mapped[list[ClaimEvent]] = relationship(order_by="ClaimEvent.id", viewonly=True)
-    recoveries: Mapped[list[Recovery]] = relationship(order_by="Recovery.id", viewonly=True)
-    clawbacks: Mapped[list[Clawback]] = relationship(order_by="Clawback.id", viewonly=True)
+    history: Mapped[list["ClaimEvent"]] = relationship(order_by="ClaimEvent.id", viewonly=True)
+    recoveries: Mapped[list["Recovery"]] = relationship(order_by="Recovery.id", viewonly=True)
+    clawbacks: Mapped[list["Clawback"]] = relationship(order_by="Clawback.id", viewonly=True)
 
 
 class ClaimPayerLine(Base):

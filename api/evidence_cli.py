@@ -93,7 +93,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 @with_appcontext
 def verify_command(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
     """Run every check (chain, checkpoints, journal coverage and gaps, balances, claims,
-    statement register); print one line per check and exit 1 naming the first problem of each kind."""
+    statement register, loan-book figures); print one line per check and exit 1 naming the first problem of each kind."""
     from ledger import verification
 
     given = [(str(path), read_checkpoint(path)) for path in checkpoint_files]

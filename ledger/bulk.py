@@ -454,7 +454,7 @@ def _import_batch(session: Session, registrar: Registrar, batch: Sequence[Parsed
     except IntegrityError:
         # A concurrent writer registered one of these codes or external_ids after our
         # reads: redo the batch row by row with fresh reads, each row in a savepoint.
-        registrar.reset(carry=False)
+        registrar.reset()
         return _import_rows_one_by_one(session, registrar, batch)
     # Loan ids are known once written.
     return [r if isinstance(r, RowReport) else RowReport(r[0].row, r[0].external_id, r[1], r[2].loan_id)
@@ -469,7 +469,7 @@ def _import_rows_one_by_one(session: Session, registrar: Registrar, batch: Seque
             continue
         row = None
         for _attempt in (1, 2):
-            registrar.reset(carry=False)
+            registrar.reset()
             status, outcome, errors = _plan_row(registrar, parsed)
             if errors:
                 row = _failed(parsed, errors)
@@ -485,7 +485,7 @@ def _import_rows_one_by_one(session: Session, registrar: Registrar, batch: Seque
             row = _failed(parsed, [{"field": "", "code": "conflict",
                                     "message": "changed concurrently by another request; upload again"}])
         reports.append(row)
-    registrar.reset(carry=False)
+    registrar.reset()
     return reports
 
 

@@ -29,6 +29,7 @@ from verifier.signing import load_public_key
 
 from . import asof, journal
 from .audit import utc_text
+from .loans import book
 from .models import (
     Account,
     AccountDay,
@@ -213,6 +214,11 @@ def register_check(ctx: Context) -> tuple[int, list[str]]:
         elif issued[1] != sha256:
             problems.append(f"statement {number}: the register's PDF hash differs from the one in entry {issued[0]}")
     return len(rows), problems
+
+
+@check("loan_book", "Every bank's running loan-book figures in each scheme equal the sums of its loans")
+def loan_book_check(ctx: Context) -> tuple[int, list[str]]:
+    return book.mismatches(ctx.session)
 
 
 # -- helpers ---------------------------------------------------------------------------

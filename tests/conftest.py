@@ -300,6 +300,7 @@ def make_loan(session: Session, gd_scheme):  # type: ignore[no-untyped-def]
 
     from sqlalchemy import select
 
+    from ledger.loans import book
     from ledger.models import Bank, Enterprise, Loan
 
     counter = {"n": 0}
@@ -320,6 +321,8 @@ def make_loan(session: Session, gd_scheme):  # type: ignore[no-untyped-def]
                     outstanding=principal if outstanding is None else outstanding, disbursed_on=disbursed_on,
                     maturity_on=date(2027, 1, 15), status=status, registered_on=disbursed_on, registration={})
         session.add(loan)
+        session.flush()
+        book.recount(session, loan.scheme_id, loan.bank_id)  # as registration would have counted it
         session.commit()
         return loan
 

@@ -91,7 +91,7 @@ def test_an_untouched_ledger_verifies_with_its_checkpoint(cli, kept):
     result = verify(cli, kept)
     assert result.exit_code == 0, result.output
     names = [line.split()[1].rstrip(":") for line in result.output.splitlines() if line.startswith("ok")]
-    assert names == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register"]
+    assert names == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
     checkpoint = json.loads(kept.read_text())
     assert set(checkpoint) == {"seq", "head", "issued_at", "key_id", "signature"}
 
@@ -305,7 +305,7 @@ def test_auditor_api_issues_checkpoints_and_runs_the_same_checks(ledger_app, eng
     kept_checkpoint = json.loads(kept.read_text())
     r = client.post("/api/v1/audit/verify", json={"checkpoints": [kept_checkpoint, issued.json]}, headers=headers)
     assert r.status_code == 200 and r.json["ok"], r.json
-    assert [c["name"] for c in r.json["checks"]] == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register"]
+    assert [c["name"] for c in r.json["checks"]] == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
     assert r.json["checks"][1]["checked"] == 2 + 2  # the two handed in and the two the ledger kept
 
     with insider(engine) as connection:

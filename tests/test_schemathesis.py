@@ -45,6 +45,7 @@ def world(database, tmp_path_factory):
     from ledger import auth, claims, schemes, subfunds
     from ledger.claims import ClaimInput
     from ledger.db import make_sessionmaker
+    from ledger.loans import book
     from ledger.models import Bank, Enterprise, Loan
 
     from .conftest import BUSINESS_DATE, EXAMPLE_RULES, SPEC_SUBFUNDS
@@ -74,6 +75,7 @@ def world(database, tmp_path_factory):
                         status="active", registered_on=date(2025, 12, 1), registration={})
             session.add(loan)
             session.flush()
+            book.recount(session, loan.scheme_id, loan.bank_id)  # as registration would have counted it
             loans.append(loan)
         claims.submit_claim(session, ClaimInput(loan_id=loans[0].id, default_on=date(2026, 3, 1),
                                                 outstanding_principal=800_000_00),

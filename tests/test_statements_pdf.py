@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from ledger import auth, journal, schemes, statements, subfunds
+from ledger.loans import book
 from ledger.models import (
     Account,
     Bank,
@@ -83,6 +84,7 @@ def make_loan(session: Session, bank: Bank, enterprise: Enterprise, external_id:
                 registration={"external_id": external_id})
     session.add(loan)
     session.flush()
+    book.recount(session, scheme.id, bank.id)  # as registration would have counted it
     return loan
 
 

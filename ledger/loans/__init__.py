@@ -40,6 +40,13 @@ NPL ratio of a bank in a scheme (SPEC §3 ``npl_suspend_*``)
     0 when nothing is outstanding. Registration is refused when it is *above* the
     frozen version's ``npl_suspend_registrations``.
 
+Running figures
+    Both checks read the book's running figures (``book``: per scheme and bank, the
+    outstanding of live, non-performing and on-book loans), not the loans: a
+    registration costs the same with ten thousand or a million loans in the scheme.
+    Registrations add to them; a trigger on ``loans`` follows every later change of
+    status or outstanding; ``ledger-admin verify`` recomputes them.
+
 Concurrency
     The capacity and NPL checks read aggregates and then insert: two registrations
     running side by side could each see room for themselves and together overshoot
@@ -47,9 +54,8 @@ Concurrency
     lock the scheme's row (``SELECT … FOR UPDATE``, always in scheme-code order)
     before they read; on SQLite every writer already holds the database's write lock
     (``BEGIN IMMEDIATE``). Every loan INSERT goes through :class:`Registrar`, so loans
-    of a scheme are only ever added under that lock — which also lets a bulk upload
-    carry the scheme's exposure from batch to batch (see :meth:`Registrar._scheme`).
-    A bulk batch holds the lock for its few hundred rows; a single registration waits
+    of a scheme are only ever added under that lock; every other change to a loan
+    only lowers the scheme's exposure, so it needs no lock. A bulk batch holds the lock for its few hundred rows; a single registration waits
     at most that long. Loan events use conditional UPDATEs on the status, so a loan
     moves from one state to the next exactly once.
 
@@ -58,8 +64,8 @@ bulk upload (thousands): reads are batched per transaction, writes deferred and 
 as one executemany per table with ids allocated up front; the checks are identical.
 
 Modules: ``requests`` (a registration as sent, checks needing no database),
-``statuses`` (statuses and event transitions), ``pool`` (payer sub-funds and their
-balance), ``npl`` (NPL figures and reports), ``registrar`` (the engine),
+``statuses`` (statuses and event transitions), ``book`` (running figures per scheme and
+bank), ``pool`` (payer sub-funds and their balance), ``npl`` (NPL figures and reports), ``registrar`` (the engine),
 ``events`` (repayment, default, repaid, cancel), ``listing`` (reads).
 """
 

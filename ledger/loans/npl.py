@@ -7,26 +7,21 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.money import ratio_text
 
 from ..errors import NotFound
-from ..models import Bank, Loan, RuleVersion, Scheme
+from ..models import Bank, RuleVersion, Scheme
 from ..schemes import ruleset_of
-from .statuses import NPL_STATUSES, OUTSTANDING_STATUSES
+from .book import bank_figures
 
 
 def npl_figures(session: Session, bank_id: int, scheme_id: int) -> tuple[int, int]:
-    """(non-performing outstanding, all outstanding) of a bank in a scheme, in fen."""
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(case((Loan.status.in_(NPL_STATUSES), Loan.outstanding), else_=0)), 0),
-            func.coalesce(func.sum(case((Loan.status.in_(OUTSTANDING_STATUSES), Loan.outstanding), else_=0)), 0),
-        ).where(Loan.bank_id == bank_id, Loan.scheme_id == scheme_id)
-    ).one()
-    return int(row[0]), int(row[1])
+    """(non-performing outstanding, all outstanding) of a bank in a scheme, in fen,
+    from the book's running figures (``ledger.loans.book``)."""
+    return bank_figures(session, bank_id, scheme_id)
 
 
 def npl_ratio(session: Session, bank_id: int, scheme_id: int) -> Fraction:

@@ -26,9 +26,9 @@ from ..errors import AlreadyExists
 from ..models import Loan, RuleVersion, Scheme, SubFund
 from ..models.base import utcnow
 from ..schemes import ruleset_of
+from . import book
 from .pool import available_balance, pool_subfunds
 from .requests import LoanRequest, request_violations, refused
-from .statuses import LIVE_STATUSES, NPL_STATUSES, OUTSTANDING_STATUSES
 
 _loans = Loan.__table__
 
@@ -49,18 +49,13 @@ class _SchemeState:
     code: str
     versions: list[_Version]
     #: Outstanding principal of the scheme's live loans (all banks) in fen, including
-    #: loans planned in this transaction. Exact when ``exposure_exact``, otherwise an
-    #: upper bound (see :meth:`Registrar._scheme`).
+    #: loans planned in this transaction (read from ``ledger.loans.book``).
     exposure: int
-    exposure_exact: bool
-    #: The highest loan id of the scheme that ``exposure`` accounts for.
-    watermark: int
     #: Principal planned in this transaction and not written yet.
     pending: int
-    #: This bank's non-performing outstanding in the scheme (fen) and all its
-    #: outstanding; the latter only read when the former is not 0.
+    #: This bank's non-performing outstanding in the scheme (fen) and all its outstanding.
     npl_bad: int
-    npl_outstanding: int | None
+    npl_outstanding: int
 
     def version_on(self, day: date) -> _Version | None:
         best = None
@@ -126,20 +121,13 @@ class Registrar:
     _planned: list[PlannedLoan] = field(default_factory=list)
     _undo: list[Callable[[], None]] = field(default_factory=list)
     _subfund_codes: list[str] | None = None
-    #: Scheme code -> (exposure, watermark) carried from the previous, written batch.
-    _carry: dict[str, tuple[int, int]] = field(default_factory=dict)
     _rulesets: dict[int, RuleSet] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.enterprises = EnterpriseBook(self.session, bank_id=self.bank_id, actor=self.actor)
 
-    def reset(self, *, carry: bool = True) -> None:
-        """Start afresh for the next transaction. ``carry`` keeps each scheme's exposure
-        as an upper bound for the next batch: everything planned was written."""
-        if carry and not self._planned:
-            self._carry = {code: (s.exposure, s.watermark) for code, s in self._schemes.items() if s is not None}
-        else:
-            self._carry = {}
+    def reset(self) -> None:
+        """Start afresh for the next transaction."""
         self.enterprises = EnterpriseBook(self.session, bank_id=self.bank_id, actor=self.actor)
         self._schemes.clear()
         self._loans.clear()
@@ -167,16 +155,8 @@ class Registrar:
             self.enterprises.preload(chunk)
 
     def _scheme(self, code: str) -> _SchemeState | None:
-        """The scheme's state for this transaction, read under its row lock.
-
-        The exposure sum is the expensive read (every live loan of the scheme), so a
-        bulk upload reads it exactly once and then carries it from batch to batch,
-        adding the loans others registered since (ids above the watermark: every
-        registration holds this lock, so ids registered later are higher). Everything
-        else only lowers exposure (repayments, repaid, cancelled, compensated loans),
-        so the carried figure is an upper bound; a loan it would refuse is checked
-        again against the exact figure (:meth:`_exact_exposure`) before it is refused.
-        """
+        """The scheme's state for this transaction, read under its row lock: the
+        running figures (``ledger.loans.book``), a few rows whatever the book's size."""
         if code in self._schemes:
             return self._schemes[code]
         # The lock comes first: the aggregates below must not change until we commit.
@@ -193,46 +173,11 @@ class Registrar:
             if v.id not in self._rulesets:
                 self._rulesets[v.id] = ruleset_of(v)
             versions.append(_Version(v.id, v.version, v.effective_from, self._rulesets[v.id]))
-        state = _SchemeState(scheme.id, scheme.code, versions, exposure=0, exposure_exact=True, watermark=0,
-                             pending=0, npl_bad=0, npl_outstanding=None)
-        carried = self._carry.get(code)
-        if carried is None:
-            self._exact_exposure(state)
-        else:
-            exposure, watermark = carried
-            # Only rows above the watermark: a primary-key range scan on both databases.
-            newest, added = self.session.execute(
-                select(func.max(case((Loan.scheme_id == scheme.id, Loan.id))),
-                       func.coalesce(func.sum(case((and_(Loan.scheme_id == scheme.id, Loan.status.in_(LIVE_STATUSES)),
-                                                    Loan.outstanding), else_=0)), 0))
-                .where(Loan.id > watermark)
-            ).one()
-            state.exposure, state.watermark = exposure + int(added), max(watermark, newest or 0)
-            state.exposure_exact = False
-        # NPL: the numerator reads only non-performing rows (an index prefix); the
-        # denominator, a scan of the bank's loans, is needed only when it is not 0.
-        state.npl_bad = int(self.session.scalar(
-            select(func.coalesce(func.sum(Loan.outstanding), 0))
-            .where(Loan.scheme_id == scheme.id, Loan.bank_id == self.bank_id, Loan.status.in_(NPL_STATUSES))
-        ) or 0)
-        if state.npl_bad:
-            state.npl_outstanding = int(self.session.scalar(
-                select(func.coalesce(func.sum(Loan.outstanding), 0))
-                .where(Loan.scheme_id == scheme.id, Loan.bank_id == self.bank_id,
-                       Loan.status.in_(OUTSTANDING_STATUSES))
-            ) or 0)
+        exposure, npl_bad, npl_outstanding = book.scheme_figures(self.session, scheme.id, self.bank_id)
+        state = _SchemeState(scheme.id, scheme.code, versions, exposure=exposure, pending=0, npl_bad=npl_bad,
+                             npl_outstanding=npl_outstanding)
         self._schemes[code] = state
         return state
-
-    def _exact_exposure(self, state: _SchemeState) -> None:
-        newest, exposure = self.session.execute(
-            select(func.max(Loan.id),
-                   func.coalesce(func.sum(case((Loan.status.in_(LIVE_STATUSES), Loan.outstanding), else_=0)), 0))
-            .where(Loan.scheme_id == state.id)
-        ).one()
-        state.exposure = int(exposure) + state.pending
-        state.watermark = max(state.watermark, newest or 0)
-        state.exposure_exact = True
 
     def _capacity(self, version: _Version) -> int:
         """leverage × the pool's available balance, floored to the fen: exposures are
@@ -320,8 +265,6 @@ class Registrar:
             leverage = rules.pool.leverage
             if leverage is not None and req.principal > 0:
                 capacity = self._capacity(version)
-                if scheme.exposure + req.principal > capacity and not scheme.exposure_exact:
-                    self._exact_exposure(scheme)
                 if scheme.exposure + req.principal > capacity:
                     room = max(0, capacity - scheme.exposure)
                     found.append(Violation(
@@ -349,8 +292,7 @@ class Registrar:
     def _adjust(scheme: _SchemeState, principal: int) -> None:
         scheme.exposure += principal
         scheme.pending += principal
-        if scheme.npl_outstanding is not None:
-            scheme.npl_outstanding += principal
+        scheme.npl_outstanding += principal
 
     # writes --------------------------------------------------------------------
 
@@ -379,11 +321,15 @@ class Registrar:
         for row, new_id in zip(rows, allocate_ids(self.session, _loans, len(rows)), strict=True):
             row["id"] = new_id
         self.session.execute(insert(_loans), rows)
+        added: dict[int, int] = {}
+        for p in planned:
+            added[p.scheme.id] = added.get(p.scheme.id, 0) + p.request.principal
+        for scheme_id, principal in sorted(added.items()):
+            book.add_registered(self.session, scheme_id, self.bank_id, principal)
         bank = bank_code(self.session, self.bank_id)
         for p, row in zip(planned, rows, strict=True):
             p.id = new_id = row["id"]
             p.scheme.pending -= p.request.principal
-            p.scheme.watermark = max(p.scheme.watermark, new_id)
             self._loans[p.request.external_id] = _KnownLoan(new_id, p.registration)
             audit.record(self.session, actor=self.actor, action="loan.register", entity_type="loan", entity_id=new_id,
                          after={**p.registration, "external_id": p.request.external_id, "bank": bank,

@@ -160,3 +160,55 @@ def drop_exclusive_bank_role() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS user_roles_exclusive_bank_insert")
         op.execute("DROP TRIGGER IF EXISTS user_roles_exclusive_bank_update")
+
+
+#: loan_book_totals column -> the loan statuses whose outstanding it sums
+#: (ledger.loans.statuses, frozen here as this revision's DDL).
+_BOOK_FIGURES = {
+    "live_outstanding": "'active', 'defaulted', 'claimed'",
+    "npl_outstanding": "'defaulted', 'claimed', 'compensated'",
+    "book_outstanding": "'active', 'defaulted', 'claimed', 'compensated'",
+}
+
+
+def loan_book_totals_sums() -> str:
+    """SELECT scheme_id, bank_id and each figure, summed from the loans (backfill)."""
+    sums = ", ".join(f"COALESCE(SUM(CASE WHEN status IN ({statuses}) THEN outstanding ELSE 0 END), 0)"
+                     for statuses in _BOOK_FIGURES.values())
+    return f"SELECT scheme_id, bank_id, {sums} FROM loans GROUP BY scheme_id, bank_id"
+
+
+def loan_book_totals_follow() -> None:
+    """Move a loan's (scheme, bank) totals by what an UPDATE of its status or outstanding
+    changed: one atomic ``x = x + delta`` on the totals row (which the loan's
+    registration created), in the UPDATE's own transaction, whatever code issued it."""
+    moves = ",\n".join(
+        f"{column} = {column} + CASE WHEN NEW.status IN ({statuses}) THEN NEW.outstanding ELSE 0 END"
+        f" - CASE WHEN OLD.status IN ({statuses}) THEN OLD.outstanding ELSE 0 END"
+        for column, statuses in _BOOK_FIGURES.items())
+    update = f"UPDATE loan_book_totals SET {moves} WHERE scheme_id = NEW.scheme_id AND bank_id = NEW.bank_id;"
+    if _dialect() == "postgresql":
+        op.execute(
+            f"""
+            CREATE FUNCTION loan_book_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              {update}
+              RETURN NULL;
+            END $$;
+            """
+        )
+        op.execute("CREATE TRIGGER loans_book_totals AFTER UPDATE OF status, outstanding ON loans FOR EACH ROW "
+                   "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.outstanding IS DISTINCT FROM NEW.outstanding) "
+                   "EXECUTE FUNCTION loan_book_totals_follow()")
+    else:
+        op.execute(f"CREATE TRIGGER loans_book_totals AFTER UPDATE OF status, outstanding ON loans "
+                   f"WHEN OLD.status IS NOT NEW.status OR OLD.outstanding IS NOT NEW.outstanding "
+                   f"BEGIN {update} END")
+
+
+def drop_loan_book_totals_follow() -> None:
+    if _dialect() == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS loans_book_totals ON loans")
+        op.execute("DROP FUNCTION IF EXISTS loan_book_totals_follow()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS loans_book_totals")

@@ -25,7 +25,7 @@ from .documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, ClaimDocument
 from .enterprises import Enterprise, EnterpriseBank
 from .events import Event
 from .journal import CREDIT, DEBIT, Account, JournalTransaction, Posting, Reservation
-from .loans import LOAN_STATUSES, Loan, LoanEvent
+from .loans import LOAN_STATUSES, Loan, LoanBookTotals, LoanEvent
 from .reports import REPORT_STATUSES, LoanReport, LoanReportLine
 from .schemes import RuleVersion, Scheme
 from .statements import Statement
@@ -65,6 +65,7 @@ __all__ = [
     "IdempotencyRecord",
     "JournalTransaction",
     "Loan",
+    "LoanBookTotals",
     "LoanReport",
     "LoanReportLine",
     "LoanEvent",

@@ -71,3 +71,25 @@ class LoanEvent(Base):
     status_after: Mapped[str] = mapped_column(String(12))
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoanBookTotals(Base):
+    """Running figures of one bank's loans in one scheme, so that a registration's pool
+    capacity and NPL checks read a few rows instead of summing the loan book.
+
+    A registration adds its principal in the transaction that inserts the loan
+    (``ledger.loans.book``); every later change of a loan's status or outstanding moves
+    them through a database trigger on ``loans`` (``ledger.migrations.ddl``), whatever
+    code makes it. ``ledger-admin verify`` recomputes them from the loans."""
+
+    __tablename__ = "loan_book_totals"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
+    #: Outstanding principal (fen) of the live loans (active, defaulted, claimed): the
+    #: scheme's exposure against the pool is the sum over its banks.
+    live_outstanding: Mapped[int] = mapped_column(default=0)
+    #: Outstanding principal of the non-performing loans (defaulted, claimed, compensated).
+    npl_outstanding: Mapped[int] = mapped_column(default=0)
+    #: Outstanding principal still on the bank's books (active, defaulted, claimed, compensated).
+    book_outstanding: Mapped[int] = mapped_column(default=0)

@@ -180,10 +180,6 @@ def register_components(spec: Any) -> None:
         spec.components.schema("Problem", schema=ProblemSchema)
     for status in CODES:
         spec.components.response(f"Problem{status}", problem_response(status))
-    spec.components.response("Problem", {
-        "description": "Any other failure, in the same shape.",
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    })
 
 
 def _markdown(text: str) -> str:
@@ -199,8 +195,8 @@ def operation_statuses(facts: dict[str, Any], doc: dict[str, Any], doc_info: dic
     statuses: set[int] = set()
     if facts.get("roles"):
         statuses |= {401, 403}
-    if facts.get("path_parameters"):
-        statuses.add(404)
+    if facts.get("path_parameters") or json_body:
+        statuses.add(404)  # a record named in the path, or in the body (a loan_id, a scheme code, …)
     if json_body:
         statuses |= {400, 413, 415, 422}
     elif manual_body:
@@ -220,11 +216,13 @@ def prepare_doc(doc: dict[str, Any], doc_info: dict[str, Any], *, method: str, *
     """A flask-smorest doc callback: the problem responses and Markdown docstrings."""
     facts = doc_info.get("ledger", {})
     responses = doc.setdefault("responses", {})
+    # Errors a view declares itself (``alt_response``) join those derived from its facts;
+    # every one is answered as problem+json, so each points at the shared description.
+    declared = {int(k) for k in responses if str(k).startswith(("4", "5"))}
     for key in [k for k in responses if k == "default" or str(k).startswith(("4", "5"))]:
         del responses[key]
-    for status in operation_statuses(facts, doc, doc_info, method):
+    for status in sorted(declared | set(operation_statuses(facts, doc, doc_info, method))):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
-    responses["default"] = {"$ref": "#/components/responses/Problem"}
     if facts.get("idempotency"):
         for status, response in list(responses.items()):
             if str(status).startswith("2") and isinstance(response, dict):

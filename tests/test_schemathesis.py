@@ -3,7 +3,8 @@
 Schemathesis generates requests from ``/api/v1/openapi.json`` (explicit examples,
 then fuzzed ones) and sends each one as every role (bank, reviewer, approver,
 fund_admin, auditor) to the Flask app over WSGI: no server process. Every answer must
-not be a server error and must match the documented schema for its status and
+not be a server error, must have a status the operation documents (the contract has no
+catch-all ``default`` response) and must match the documented schema for its status and
 content type (problem+json errors with their documented codes included).
 
 Bounded for CI: ``FUZZ_EXAMPLES`` generated requests per operation (× 5 roles), a
@@ -22,7 +23,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from web import create_app
 
@@ -31,7 +32,7 @@ from .helpers import bearer
 #: Generated requests per operation, each sent once per role.
 FUZZ_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 ROLES = ("bank", "reviewer", "approver", "fund_admin", "auditor")
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
 
 @pytest.fixture(scope="module")

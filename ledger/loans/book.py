@@ -20,8 +20,9 @@ Who moves them
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rules.money import format_amount
@@ -64,12 +65,22 @@ def scheme_exposure(session: Session, scheme_id: int) -> int:
                               .where(_totals.c.scheme_id == scheme_id)) or 0)
 
 
+def _upsert(session: Session) -> Any:
+    """The database's own INSERT (it has ON CONFLICT), imported when used: importing
+    ``sqlalchemy.dialects.postgresql`` costs about a tenth of ``import flask,
+    sqlalchemy``, which every ``ledger-admin verify`` would pay, on SQLite too."""
+    if is_postgresql(session):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(_totals)
+
+
 def add_registered(session: Session, scheme_id: int, bank_id: int, principal: int) -> None:
     """Count newly registered (active) loans of ``principal`` fen in total: one UPSERT,
     atomic on both databases (``x = x + excluded.x``)."""
-    dialect = postgresql if is_postgresql(session) else sqlite
-    query = dialect.insert(_totals).values(scheme_id=scheme_id, bank_id=bank_id, live_outstanding=principal,
-                                           npl_outstanding=0, book_outstanding=principal)
+    query = _upsert(session).values(scheme_id=scheme_id, bank_id=bank_id, live_outstanding=principal,
+                                    npl_outstanding=0, book_outstanding=principal)
     session.execute(query.on_conflict_do_update(
         index_elements=[_totals.c.scheme_id, _totals.c.bank_id],
         set_={"live_outstanding": _totals.c.live_outstanding + query.excluded.live_outstanding,
@@ -82,8 +93,7 @@ def recount(session: Session, scheme_id: int, bank_id: int) -> None:
     outside the Registrar (test fixtures building a world row by row, a repair)."""
     figures = recomputed(session, scheme_id=scheme_id, bank_id=bank_id).get((scheme_id, bank_id), (0, 0, 0))
     values = dict(zip(FIGURES, figures, strict=True))
-    dialect = postgresql if is_postgresql(session) else sqlite
-    query = dialect.insert(_totals).values(scheme_id=scheme_id, bank_id=bank_id, **values)
+    query = _upsert(session).values(scheme_id=scheme_id, bank_id=bank_id, **values)
     session.execute(query.on_conflict_do_update(index_elements=[_totals.c.scheme_id, _totals.c.bank_id], set_=values))
 
 

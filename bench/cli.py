@@ -5,8 +5,9 @@
     .venv/bin/python bench/cli.py --before /tmp/before   # also an older tree, same run
 
 ``--before`` times ``ledger-admin`` from another source tree too (e.g. ``git archive
-main | tar -x -C /tmp/before``) on the same database, alternating with the baseline
-and this tree, so before and after are compared under the same load.
+main | tar -x -C /tmp/before``), alternating with the baseline and this tree, so before
+and after are compared under the same load; it gets a scratch database of its own,
+migrated by its own code (an older tree cannot open a database migrated further).
 
 Every figure is a new interpreter (what an operator or a cron job pays), run from
 this source tree on a scratch SQLite database migrated once before timing; each
@@ -63,7 +64,19 @@ def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def paired(argv: list[str], env: dict[str, str], repeat: int, before: Path | None = None
+def scratch_env(tree: Path, directory: str) -> dict[str, str]:
+    """The environment of ``ledger-admin`` from ``tree`` on a scratch database in
+    ``directory``, migrated (and given a checkpoint key) once, not in the timings."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "INSTANCE_PATH": directory,
+           "DATABASE_URL": f"sqlite:///{Path(directory) / 'ledger.sqlite3'}"}
+    env.pop("SECRET_KEY", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    run([*LEDGER_ADMIN, "migrate"], env, tree)
+    run([*LEDGER_ADMIN, "keys"], env, tree)
+    return env
+
+
+def paired(argv: list[str], env: dict[str, str], repeat: int, before: tuple[Path, dict[str, str]] | None = None
            ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]:
     """Medians (wall, CPU) of the baseline, the command, and the command from the
     ``before`` tree, run alternately so all see the same load (one untimed run each first)."""
@@ -72,8 +85,9 @@ def paired(argv: list[str], env: dict[str, str], repeat: int, before: Path | Non
         base.append(run(BASELINE, env))
         took.append(run([a.replace("{name}", f"bench-user-{os.getpid()}-{i + 1}") for a in argv], env))
         if before is not None:
+            tree, before_env = before
             old.append(run([a.replace("{name}", f"bench-before-{os.getpid()}-{i + 1}") for a in argv],
-                           {**env, "PYTHONPATH": str(before)}, before))
+                           before_env, tree))
     return medians(base[1:]), medians(took[1:]), medians(old[1:]) if old else None
 
 
@@ -82,17 +96,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--before", type=Path, help="another source tree to time in the same run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "INSTANCE_PATH": tmp,
-               "DATABASE_URL": f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"}
-        env.pop("SECRET_KEY", None)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        run([*LEDGER_ADMIN, "migrate"], env)  # the schema and the checkpoint key once, not in the timings
-        run([*LEDGER_ADMIN, "keys"], env)
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="bench-cli-before-") as tmp_before:
+        env = scratch_env(ROOT, tmp)
+        before = (args.before, scratch_env(args.before, tmp_before)) if args.before else None
         header = f"{'command':<34} {'wall':>7} {'base':>7} {'ratio':>5}  {'CPU':>7} {'base':>7} {'ratio':>5}"
         print(header + ("   before: wall ratio, CPU ratio" if args.before else ""))
         for label, argv in COMMANDS:
-            (b_wall, b_cpu), (wall, cpu), old = paired([*LEDGER_ADMIN, *argv], env, args.repeat, args.before)
+            (b_wall, b_cpu), (wall, cpu), old = paired([*LEDGER_ADMIN, *argv], env, args.repeat, before)
             verdict = "OK" if wall < 1.0 and min(wall / b_wall, cpu / b_cpu) <= 2 else "SLOW"
             line = (f"{'ledger-admin ' + label:<34} {wall * 1000:4.0f} ms {b_wall * 1000:4.0f} ms x{wall / b_wall:4.2f}"
                     f"  {cpu * 1000:4.0f} ms {b_cpu * 1000:4.0f} ms x{cpu / b_cpu:4.2f}")

@@ -198,3 +198,50 @@ def test_a_period_statement_reads_no_history_before_it(session, engine, make_ban
     assert len(plans) <= 12, [s for s, _ in plans]
     for _statement, plan in journal_reads:
         assert _bounded(plan, engine.dialect.name), plan
+
+
+@pytest.mark.postgresql
+def test_a_statement_read_while_others_post_is_one_state_of_the_journal(pg_url):
+    """Under READ COMMITTED each SQL statement sees the journal as of its own start: the
+    statement's closings, cached balances and movements are read by one, so a writer
+    committing movements dated before and inside June (moving June's opening, its
+    movements and every later closing) never makes a statement mix two states."""
+    import threading
+
+    from ledger.db import make_engine, make_sessionmaker
+
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions() as session:
+            _history(session)
+        stop = threading.Event()
+        posted: list[int] = []
+
+        def write() -> None:
+            with sessions() as session:
+                available = journal.get_account(session, "subfund:GD-PROV:available")
+                contributions = journal.get_account(session, "subfund:GD-PROV:contributions")
+                for i in range(400):
+                    if stop.is_set():
+                        break
+                    on = date(2026, 5, 20) if i % 2 else date(2026, 6, 15)
+                    journal.post_transaction(session, kind="contribution", legs=[journal.debit(available, 1_00 + i),
+                                             journal.credit(contributions, 1_00 + i)], effective_on=on)
+                    session.commit()
+                    posted.append(i)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            seen = set()
+            for _ in range(40):
+                with make_sessionmaker(engine, readonly=True)() as session:
+                    data, _ = subfund_statement_data(session, "GD-PROV", PERIODS[0])  # raises when mixed
+                seen.add((data["opening"]["total"], len(data["movements"])))
+        finally:
+            stop.set()
+            writer.join(timeout=60)
+        assert posted and len(seen) > 1  # the statements did run while the journal moved
+    finally:
+        engine.dispose()

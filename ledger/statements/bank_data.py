@@ -173,24 +173,31 @@ def bank_statement_data(session: Session, code: str, period: Period, *, today: d
         select(Claim).where(Claim.bank_id == bank.id, Claim.claimed_on <= period.end).order_by(Claim.id)
     ).all()
     claim_ids = [c.id for c in claims]
+    # The bank's claims by the period end, as a condition joined in (not an IN list of
+    # their ids: a bank with tens of thousands of claims would exceed the drivers'
+    # limit on bound parameters).
+    of_claims = (Claim.bank_id == bank.id, Claim.claimed_on <= period.end)
     events: dict[int, list[ClaimEvent]] = defaultdict(list)
     paid_amounts: dict[int, int] = defaultdict(int)
     recoveries: list[Recovery] = []
     clawbacks: list[Clawback] = []
     if claim_ids:
-        for e in session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id.in_(claim_ids))
+        for e in session.scalars(select(ClaimEvent).join(Claim, Claim.id == ClaimEvent.claim_id).where(*of_claims)
                                  .order_by(ClaimEvent.at, ClaimEvent.id)):
             events[e.claim_id].append(e)
+        # Only the claims paid in the period show what was paid.
         for claim_id, amount in session.execute(
             select(ClaimPayerLine.claim_id, func.sum(ClaimPayerLine.amount))
-            .where(ClaimPayerLine.claim_id.in_(claim_ids)).group_by(ClaimPayerLine.claim_id)
+            .join(Claim, Claim.id == ClaimPayerLine.claim_id)
+            .where(*of_claims, Claim.paid_on >= period.start, Claim.paid_on <= period.end)
+            .group_by(ClaimPayerLine.claim_id)
         ):
             paid_amounts[claim_id] = int(amount)
-        recoveries = list(session.scalars(select(Recovery).where(
-            Recovery.claim_id.in_(claim_ids), Recovery.recovered_on >= period.start,
+        recoveries = list(session.scalars(select(Recovery).join(Claim, Claim.id == Recovery.claim_id).where(
+            *of_claims, Recovery.recovered_on >= period.start,
             Recovery.recovered_on <= period.end).order_by(Recovery.id)))
-        clawbacks = [c for c in session.scalars(select(Clawback).where(Clawback.claim_id.in_(claim_ids))
-                                                .order_by(Clawback.id))
+        clawbacks = [c for c in session.scalars(select(Clawback).join(Claim, Claim.id == Clawback.claim_id)
+                                                .where(*of_claims).order_by(Clawback.id))
                      if period.start <= local_date(c.created_at) <= period.end]  # type: ignore[operator]
 
     status_at_end = {c.id: _claim_status_at(c, events[c.id], end) for c in claims}

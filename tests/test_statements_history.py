@@ -145,33 +145,69 @@ def test_a_cached_balance_that_left_its_journal_stops_the_statement(session):
         subfund_statement_data(session, "GD-PROV", PERIODS[0])
 
 
+#: What bounds each journal table's reads: the period's transactions by date, each
+#: transaction's postings by its key (probed one transaction at a time), an account's
+#: day closing by ``(account_id, day)``.
+_BOUNDS = {
+    "sqlite": {"journal_postings": ("transaction_id=?",), "journal_transactions": ("effective_on>", "id=?"),
+               "account_days": ("day<",)},
+    "postgresql": {"journal_postings": ("(transaction_id = journal_transactions.id)",),
+                   "journal_transactions": ("(effective_on >= ",), "account_days": ("(day <= ",)},
+}
+
+
 def _bounded(plan: str, dialect: str) -> bool:
-    """True when the plan reads journal rows only through bounded index ranges: the
-    period's transactions by ``effective_on``, postings and transactions by a
-    transaction's key, day closings by ``(account_id, day)``. A scan of a journal table,
-    or postings read by ``account_id`` (an account's whole history), is refused."""
-    if dialect == "postgresql":
-        if any(f"Seq Scan on {table}" in plan for table in ("journal_postings", "journal_transactions",
-                                                             "account_days")):
-            return False
-        for line in plan.splitlines():
-            if "Index Cond" not in line:
-                continue
-            if "account_id" in line and "day" not in line:
-                return False
+    """True when every read of a journal table in the plan is a bounded index range
+    (``_BOUNDS``). A scan of a journal table, postings read by ``account_id`` (an
+    account's whole history), or postings hashed against the period's transactions
+    (every posting read once) is refused."""
+    bounds = _BOUNDS[dialect]
+    if dialect == "sqlite":
+        for line in plan.replace("), (", "\n").splitlines():
+            for table, conditions in bounds.items():
+                if f" {table} " in f"{line} " and not ("SEARCH" in line and any(c in line for c in conditions)):
+                    return False
         return True
-    lines = [line for line in plan.replace("), (", "\n").splitlines()
-             if any(table in line for table in ("journal_postings", "journal_transactions", "account_days"))]
-    for line in lines:
-        if "SEARCH" not in line:
-            return False
-        if "journal_postings" in line and "transaction_id=?" not in line:
-            return False
-        if "journal_transactions" in line and "effective_on>" not in line and "id=?" not in line:
-            return False
-        if "account_days" in line and "day<" not in line:
-            return False
+    lines = plan.splitlines()
+    for i, line in enumerate(lines):
+        for table, conditions in bounds.items():
+            if f" on {table} " not in f"{line} " and f" on {table})" not in line:
+                continue
+            if "Seq Scan" in line:
+                return False
+            # The node's own lines, up to the next node: its Index / Recheck Cond.
+            node = []
+            for following in lines[i + 1:]:
+                if "->" in following:
+                    break
+                node.append(following)
+            if not any("Cond:" in n and any(c in n for c in conditions) for n in node):
+                return False
     return True
+
+
+def test_the_plan_check_refuses_what_reads_the_history():
+    """The shapes seen before issue 13 and while making it (a PostgreSQL planner hashing
+    June's transactions against every posting of a 300k journal) are refused."""
+    account_scan = "(7, 2, 0, 'SEARCH journal_postings USING INDEX ix_journal_postings_account_id_id (account_id=?)')"
+    assert not _bounded(account_scan, "sqlite")
+    assert _bounded("(9, 5, 0, 'SEARCH journal_postings USING INDEX ix_journal_postings_transaction_id "
+                    "(transaction_id=?)')", "sqlite")
+    hashed = ("->  Hash Join  (cost=1834.81..10608.26 rows=920 width=60)\n"
+              "      Hash Cond: (journal_postings.transaction_id = journal_transactions.id)\n"
+              "      ->  {postings}\n"
+              "      ->  Hash  (cost=1821.01..1821.01 rows=1104 width=48)\n"
+              "            ->  Index Scan using ix_journal_transactions_effective_on_seq on journal_transactions  (c)\n"
+              "                  Index Cond: ((effective_on >= '2026-06-01'::date) AND (effective_on <= '2026-06-30'))")
+    for postings in ("Parallel Seq Scan on journal_postings  (cost=0.00..8116.52 rows=250252 width=40)",
+                     "Index Scan using ix_journal_postings_transaction_id on journal_postings  (cost=0.42..9.1)"):
+        assert not _bounded(hashed.format(postings=postings), "postgresql")
+    probed = ("->  Nested Loop  (cost=0.85..15888.22 rows=2248 width=60)\n"
+              "      ->  Index Scan using ix_journal_transactions_effective_on_seq on journal_transactions  (c)\n"
+              "            Index Cond: ((effective_on >= '2026-06-01'::date) AND (effective_on <= '2026-06-30'))\n"
+              "      ->  Index Scan using ix_journal_postings_transaction_id on journal_postings  (cost=0.42..12.46)\n"
+              "            Index Cond: (transaction_id = journal_transactions.id)")
+    assert _bounded(probed, "postgresql")
 
 
 def test_the_plan_check_refuses_the_whole_history_query(session, engine):

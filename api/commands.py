@@ -78,7 +78,7 @@ def create_user_command(name: str, roles: tuple[str, ...], bank_code: str | None
 @click.command("verify-audit")
 @with_appcontext
 def verify_audit_command() -> None:
-    """Re-hash the audit chain; exit 1 naming the first broken entry."""
+    """Re-hash the audit chain and check its columns; exit 1 naming the first broken entry."""
     from ledger import audit
 
     with cli_session(readonly=True) as session:

@@ -115,7 +115,8 @@ def verify_command(checkpoint_files: tuple[Path, ...], public_key: Path | None) 
 @with_appcontext
 def export_command(directory: Path) -> None:
     """Write the journal, audit log, accounts, checkpoints and statement register to
-    DIRECTORY as JSON Lines, for `ledger-verify DIRECTORY --public-key KEY`."""
+    DIRECTORY (JSON Lines; the audit log as audit.chain, the bytes its hashes are taken
+    over), for `ledger-verify DIRECTORY --public-key KEY`."""
     from ledger import exports
 
     with cli_session(readonly=True) as session:

@@ -91,11 +91,10 @@ def _clip(text: str | None, limit: int = 240) -> str | None:
 
 def _report_summary(report: verification.Report) -> dict:  # type: ignore[type-arg]
     """What the page shows of a verification, small enough for the session cookie."""
-    chain = report.first("chain")
     return {
-        "ok": report.ok, "chain_ok": report.chain.ok, "checked": report.chain.checked,
-        "head_hash": report.head_hash, "first_broken": report.chain.first_broken,
-        "chain_problem": _clip(chain.problem),
+        "ok": report.ok, "chain_ok": report.intact, "checked": report.chain.checked,
+        "head_hash": report.head_hash, "first_broken": report.first_broken,
+        "chain_problem": _clip(report.reason or None),
         "checks": [{"name": c.name, "title": _clip(c.title, 120), "ok": c.ok, "checked": c.checked,
                     "problem": _clip(c.problem), "problems": c.problems} for c in report.checks],
     }

@@ -7,24 +7,27 @@ milliseconds and an entry exists exactly when the change it describes was commit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import JSON, Insert, Text, bindparam, cast, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry_hash, utc_text
+from verifier.checks import check_head
 
+from .chain import column_mismatches, walk
 from .models import AuditEntry, AuditHead
 from .models.base import utcnow
 from .pending import scope_to_savepoints
 from .outbox import write_pending_events
 
-__all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal"]
+__all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal", "entry_row",
+           "insert_entries"]
 
 _PENDING = "audit_pending"
 #: Marks a journal transaction (not an entry) in the pending list.
@@ -34,6 +37,32 @@ _JOURNAL = "journal"
 def _fields(seq: int, occurred_at: datetime, actor: str, action: str, entity_type: str,
             entity_id: str, before: Any, after: Any, journal: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return entry_fields(seq, utc_text(occurred_at), actor, action, entity_type, entity_id, before, after, journal)
+
+
+#: Stored as canonical JSON text (not the driver's JSON encoding), so that check
+#: ``entries`` can compare them with the hashed text as text.
+JSON_COLUMNS = ("before", "after", "journal")
+
+
+def entry_row(seq: int, occurred_at: datetime, prev_hash: str, *, actor: str, action: str, entity_type: str,
+              entity_id: str, before: Any, after: Any, journal: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An audit_entries row for :func:`insert_entries`: its canonical text, hashed after
+    ``prev_hash``, and the same content in the columns."""
+    text = canonical_json(_fields(seq, occurred_at, actor, action, entity_type, entity_id, before, after, journal))
+    return dict(seq=seq, occurred_at=occurred_at, actor=actor, action=action, entity_type=entity_type,
+                entity_id=entity_id, before_text=canonical_json(before), after_text=canonical_json(after),
+                journal_text=canonical_json(journal or None), prev_hash=prev_hash,
+                hash=hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest(), canonical=text)
+
+
+def insert_entries(dialect: str) -> Insert:
+    """INSERT for rows from :func:`entry_row`: the JSON columns take their text as given
+    (``<column>_text``), not the driver's JSON encoding of a value."""
+    values: dict[str, Any] = {}
+    for name in JSON_COLUMNS:
+        text = bindparam(f"{name}_text", type_=Text())
+        values[name] = cast(text, JSON()) if dialect == "postgresql" else text
+    return insert(AuditEntry.__table__).values(values)
 
 
 def record(
@@ -107,11 +136,10 @@ def write_pending(session: Session) -> None:
         for txn in covered:
             number += 1
             journal.append({"n": number, **txn})
-        occurred_at = utcnow()
-        digest = entry_hash(prev, _fields(seq, occurred_at, **item, journal=journal))
-        rows.append(dict(seq=seq, occurred_at=occurred_at, prev_hash=prev, hash=digest, journal=journal or None, **item))
-        prev = digest
-    session.execute(insert(AuditEntry.__table__), rows)
+        row = entry_row(seq, utcnow(), prev, **item, journal=journal)
+        rows.append(row)
+        prev = row["hash"]
+    session.execute(insert_entries(session.get_bind().dialect.name), rows)
     # The bank events of this transaction are written in the same critical section,
     # so their feed positions follow commit order too (ledger.events).
     event_seq = write_pending_events(session, int(head.event_seq))
@@ -158,37 +186,19 @@ class ChainReport:
     head_hash: str = GENESIS_HASH
 
 
-def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
-    """Re-hash every entry in order; name the first one that no longer matches."""
-    result = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
-    try:
-        return _verify_entries(session, result.scalars())
-    finally:
-        result.close()  # early returns must not leave a server-side cursor open
-
-
-def _verify_entries(session: Session, stream: Iterable[AuditEntry]) -> ChainReport:
-    expected_seq, prev, checked = 1, GENESIS_HASH, 0
-    last_seq = 0
-    for entry in stream:
-        if entry.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq,
-                               f"entry {expected_seq} is missing (the next entry found is {entry.seq})")
-        if entry.prev_hash != prev:
-            return ChainReport(False, checked, entry.seq,
-                               f"entry {entry.seq} does not follow entry {entry.seq - 1} (removed, inserted or reordered)")
-        fields = _fields(entry.seq, entry.occurred_at, entry.actor, entry.action, entry.entity_type,
-                         entry.entity_id, entry.before, entry.after, entry.journal)
-        if entry_hash(prev, fields) != entry.hash:
-            return ChainReport(False, checked, entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash")
-        prev, last_seq = entry.hash, entry.seq
-        expected_seq += 1
-        checked += 1
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
-    if int(head.seq) != last_seq or head.hash != prev:
-        return ChainReport(False, checked, last_seq + 1,
-                           f"the log ends at entry {last_seq} but {head.seq} entries were written (entries removed from the end)")
-    return ChainReport(True, checked, head_hash=prev)
+def verify_chain(session: Session, *, batch: int = 20_000) -> ChainReport:
+    """Re-hash every entry in order from its stored text, and check that every entry's
+    columns say what that text says; name the first entry that no longer matches."""
+    walked = walk(session, batch=batch)
+    head_seq, head_hash = chain_head(session)
+    problems = walked.problems + check_head(walked, head_seq, head_hash)
+    if problems:
+        return ChainReport(False, walked.checked, walked.first_broken, problems[0])
+    altered = column_mismatches(session, limit=1)
+    if altered:
+        return ChainReport(False, walked.checked, altered[0],
+                           f"entry {altered[0]} was altered: its columns no longer say what its hashed text says")
+    return ChainReport(True, walked.checked, head_hash=walked.head_hash)
 
 
 def chain_head(session: Session) -> tuple[int, str]:

@@ -12,7 +12,11 @@ produced as a stream, so an export of millions of postings never sits in memory.
   so ``sha256(prev_hash + canonical_json({seq, occurred_at, actor, action,
   entity_type, entity_id, before, after[, journal]}))`` recomputes each ``hash`` offline
   (``journal`` only on entries that cover journal transactions; ``verifier.canonical``).
-- :func:`write_directory`: everything ``ledger-verify`` needs, as files (SPEC §5.1).
+- :func:`write_directory`: everything ``ledger-verify`` needs, as files (SPEC §5.1). Its
+  ``audit.chain`` holds the chain's own bytes: one line per entry, exactly what the
+  entry's hash is taken over — the previous hash (64 hex digits) followed by the entry's
+  canonical JSON as stored — so ``sha256(line)`` is the next line's first 64 characters
+  (and, for the last line, the head's hash); ``cut -c65-`` gives the entries as JSON.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from rules.money import format_amount
 
-from .audit import canonical_json, entry_dict, utc_text
+from .audit import GENESIS_HASH, canonical_json, entry_dict, utc_text
+from .chain import hashed_rows
 from .models import Account, AuditCheckpoint, AuditEntry, AuditHead, JournalTransaction, Posting, Statement
 
 JOURNAL_COLUMNS = (
@@ -156,8 +161,20 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def _write_chain(session: Session, path: Path) -> int:
+    """``audit.chain``: per entry the previous entry's stored hash and its stored text."""
+    count, prev = 0, GENESIS_HASH.encode()
+    with path.open("wb") as handle:
+        for rows in hashed_rows(session, 20_000):
+            hashes = [prev, *(row[1] for row in rows)]
+            handle.write(b"".join([before + row[2] + b"\n" for before, row in zip(hashes, rows)]))
+            prev = hashes[-1]
+            count += len(rows)
+    return count
+
+
 def write_directory(session: Session, directory: Path) -> dict[str, int]:
-    """Write ``journal.jsonl``, ``audit.jsonl``, ``accounts.jsonl``, ``checkpoints.jsonl``,
+    """Write ``journal.jsonl``, ``audit.chain``, ``accounts.jsonl``, ``checkpoints.jsonl``,
     ``statements.jsonl`` and ``head.json`` into ``directory``; returns rows per file.
 
     Read in one transaction (the caller's session) so the files agree with each other.
@@ -165,7 +182,7 @@ def write_directory(session: Session, directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     counts = {
         "journal.jsonl": _write_jsonl(directory / "journal.jsonl", journal_rows(session)),
-        "audit.jsonl": _write_jsonl(directory / "audit.jsonl", audit_rows(session)),
+        "audit.chain": _write_chain(session, directory / "audit.chain"),
         "accounts.jsonl": _write_jsonl(directory / "accounts.jsonl", (
             {"code": code, "normal_side": side, "balance": format_amount(int(balance))}
             for code, side, balance in session.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -28,7 +28,7 @@ from verifier import checks as pure
 from verifier.signing import load_public_key
 
 from . import asof, journal
-from .audit import utc_text
+from . import chain as stored_chain
 from .loans import book
 from .models import (
     Account,
@@ -74,11 +74,30 @@ class Report:
     def first(self, name: str) -> CheckResult:
         return next(result for result in self.checks if result.name == name)
 
+    #: Entries whose columns no longer say what their hashed text says (check ``entries``).
+    altered: tuple[int, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        """The audit log holds: its chain, and every entry's columns against its text."""
+        return self.chain.ok and not self.altered
+
+    @property
+    def first_broken(self) -> int | None:
+        """The chain's first break, else the first entry whose columns were rewritten under it."""
+        if self.chain.first_broken is not None or not self.altered:
+            return self.chain.first_broken
+        return self.altered[0]
+
+    @property
+    def reason(self) -> str:
+        named = {result.name: result for result in self.checks}
+        result = named.get("chain") if self.chain.first_broken is not None or not self.altered else named.get("entries")
+        return (result.problem or "") if result else ""
+
     def as_dict(self) -> dict[str, Any]:
-        chain = self.checks[0] if self.checks and self.checks[0].name == "chain" else None
         return {"ok": self.ok, "head_seq": self.head_seq, "head_hash": self.head_hash,
-                "checked": self.chain.checked, "first_broken": self.chain.first_broken,
-                "reason": (chain.problem or "") if chain else "",
+                "checked": self.chain.checked, "first_broken": self.first_broken, "reason": self.reason,
                 "checks": [result.as_dict() for result in self.checks]}
 
 
@@ -89,7 +108,8 @@ class Context:
     external: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     #: The bureau's public key, when the verifier has it.
     public_key: Ed25519PublicKey | None = None
-    batch: int = 5000
+    #: filled by check ``entries``
+    altered: list[int] = field(default_factory=list)
 
     @cached_property
     def stored(self) -> list[tuple[str, Mapping[str, Any], str]]:
@@ -105,20 +125,16 @@ class Context:
 
     @cached_property
     def chain(self) -> pure.Chain:
+        """The chain re-hashed from its stored bytes (only hashes: see :attr:`facts`)."""
         want = {int(cp["seq"]) for _where, cp in self.external if "seq" in cp}
         want |= {int(cp["seq"]) for _where, cp, _key in self.stored}
-        return pure.walk_chain(self._entries(), want=want)
+        return stored_chain.walk(self.session, want=want)
 
-    def _entries(self) -> Iterator[dict[str, Any]]:
-        table = AuditEntry.__table__
-        result = self.session.execute(select(table).order_by(table.c.seq).execution_options(yield_per=self.batch))
-        try:
-            for row in result.mappings():
-                entry = dict(row)
-                entry["occurred_at"] = utc_text(entry["occurred_at"])
-                yield entry
-        finally:
-            result.close()  # an early stop must not leave a server-side cursor open
+    @cached_property
+    def facts(self) -> pure.Chain:
+        """The walked chain with its journal coverage, money entries and statement issues,
+        read from the columns (which check ``entries`` ties to the hashed text)."""
+        return stored_chain.read_facts(self.session, self.chain)
 
 
 Check = Callable[[Context], tuple[int, list[str]]]
@@ -142,7 +158,7 @@ def run(session: Session, *, checkpoints: list[tuple[str, Mapping[str, Any]]] = 
         checked, problems = function(ctx)
         results.append(CheckResult(name, title, not problems, checked, problems[0] if problems else None,
                                    len(problems)))
-    return Report(results, int(ctx.head.seq), ctx.head.hash, ctx.chain)
+    return Report(results, int(ctx.head.seq), ctx.head.hash, ctx.chain, tuple(ctx.altered))
 
 
 # -- the checks, in the order they run -------------------------------------------------
@@ -152,6 +168,15 @@ def run(session: Session, *, checkpoints: list[tuple[str, Mapping[str, Any]]] = 
 def chain_check(ctx: Context) -> tuple[int, list[str]]:
     chain = ctx.chain
     return chain.checked, chain.problems + pure.check_head(chain, int(ctx.head.seq), ctx.head.hash)
+
+
+@check("entries", "Every audit entry's columns say what its hashed text says")
+def entries_check(ctx: Context) -> tuple[int, list[str]]:
+    # An insider may rewrite the columns the application reads and leave the hashed
+    # text (and so the chain) intact: this comparison names every such entry.
+    ctx.altered = stored_chain.column_mismatches(ctx.session)
+    problems = [f"entry {seq} was altered: its columns no longer say what its hashed text says" for seq in ctx.altered]
+    return int(ctx.head.seq), problems
 
 
 @check("checkpoints", "Each checkpoint's signature holds and its head is still at its seq")
@@ -166,7 +191,7 @@ def checkpoints_check(ctx: Context) -> tuple[int, list[str]]:
 
 @check("journal", "Every journal transaction is covered once, numbered without gaps, its postings unchanged")
 def journal_check(ctx: Context) -> tuple[int, list[str]]:
-    return pure.check_coverage(ctx.chain, transaction_digests(ctx.session), int(ctx.head.journal_seq))
+    return pure.check_coverage(ctx.facts, transaction_digests(ctx.session), int(ctx.head.journal_seq))
 
 
 @check("balances", "Every cached balance equals the sum of its postings; every transaction balances")
@@ -208,7 +233,7 @@ def register_check(ctx: Context) -> tuple[int, list[str]]:
     problems = []
     rows = ctx.session.execute(select(Statement.number, Statement.sha256).order_by(Statement.id)).all()
     for number, sha256 in rows:
-        issued = ctx.chain.issues.get(number)
+        issued = ctx.facts.issues.get(number)
         if issued is None:
             problems.append(f"statement {number} is registered but no statement.issue entry in the chain issued it")
         elif issued[1] != sha256:

@@ -117,8 +117,8 @@ def _as_datetime(value: Any) -> Any:
 
 
 def rehash(connection: Connection, since: int) -> None:
-    """Re-chain every entry from ``since`` and move the head to match, as an insider
-    covering their tracks would."""
+    """Re-chain every entry from ``since`` (its hashed text rewritten from its columns)
+    and move the head to match, as an insider covering their tracks would."""
     prev = connection.execute(text("SELECT hash FROM audit_entries WHERE seq = :s"), {"s": since - 1}).scalar()
     prev = prev or "0" * 64
     last, journal_seq = since - 1, None
@@ -127,8 +127,8 @@ def rehash(connection: Connection, since: int) -> None:
                               entry["action"], entry["entity_type"], entry["entity_id"], entry["before"],
                               entry["after"], entry["journal"])
         digest = entry_hash(prev, fields)
-        connection.execute(text("UPDATE audit_entries SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                           {"p": prev, "h": digest, "s": entry["seq"]})
+        connection.execute(text("UPDATE audit_entries SET prev_hash = :p, hash = :h, canonical = :c WHERE seq = :s"),
+                           {"p": prev, "h": digest, "c": canonical_json(fields), "s": entry["seq"]})
         prev, last = digest, entry["seq"]
     for entry in entries(connection, 1):
         for ref in entry["journal"] or []:

@@ -14,7 +14,7 @@ from web import create_app
 from ledger import checkpoints, verification
 from ledger.statements.signing import check_signature, make_self_signed_pkcs12
 from ledger.db import make_sessionmaker
-from verifier.canonical import entry_fields, entry_hash
+from verifier.canonical import canonical_json, entry_fields, entry_hash
 
 from .conftest import BUSINESS_DATE
 from .evidence_world import build_world, entries, insider, rehash, set_json
@@ -91,7 +91,7 @@ def test_an_untouched_ledger_verifies_with_its_checkpoint(cli, kept):
     result = verify(cli, kept)
     assert result.exit_code == 0, result.output
     names = [line.split()[1].rstrip(":") for line in result.output.splitlines() if line.startswith("ok")]
-    assert names == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
+    assert names == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
     checkpoint = json.loads(kept.read_text())
     assert set(checkpoint) == {"seq", "head", "issued_at", "key_id", "signature"}
 
@@ -152,30 +152,56 @@ def test_3_entry_100_rewritten_and_everything_after_rehashed(cli, engine, kept):
     assert "no longer has the signed hash (history up to it was rewritten)" in problems["checkpoints"]
 
 
-def test_4_forged_payout_entry_appended_with_application_rights(cli, engine, kept, world):
-    # No trigger touched: the application may append entries and move the head.
+def test_columns_rewritten_under_an_intact_hashed_text(cli, engine, kept, world):
+    # The chain hashes each entry's stored text; the application reads its columns. An
+    # insider who rewrites only the columns leaves the chain and every checkpoint intact
+    # (here: the payout entry made to read as a review, entry 100 given another actor).
+    with insider(engine) as connection:
+        payout = next(e for e in entries(connection) if e["action"] == "claim.payout")
+        connection.execute(text("UPDATE audit_entries SET action = 'claim.review' WHERE seq = :s"),
+                           {"s": payout["seq"]})
+        set_json(connection, payout["seq"], "after", {**(payout["after"] or {}), "amount": "1.00"})
+        connection.execute(text("UPDATE audit_entries SET actor = 'nobody' WHERE seq = 100"))
+    result = verify(cli, kept)
+    problems = failed(result)
+    assert "chain" not in problems and "checkpoints" not in problems
+    first, second = sorted([100, payout["seq"]])
+    assert problems["entries"] == f"entry {first} was altered: its columns no longer say what its hashed text says (and 1 more)"
+    assert f"entry {second}" not in problems["entries"]  # named by count, in order
+    single = cli("verify-audit")
+    assert single.exit_code == 1 and f"BROKEN at entry {first}" in single.output
+    # The export carries the hashed text, so the offline verifier reads the entries as written.
+
+
+def forge_payout(engine, world) -> int:  # type: ignore[no-untyped-def]
+    """Append a claim.payout entry with a valid hash, as the application's own database
+    rights allow (no trigger touched), and move the head; returns its seq."""
+    from datetime import datetime, timezone
+
     with engine.begin() as connection:
         seq, prev = head(connection)
-        from datetime import datetime, timezone
-
         moment = datetime.now(timezone.utc)
         after = {"amount": "1000000.00", "payment_reference": "FORGED", "offsets": {}}
         fields = entry_fields(seq + 1, moment.isoformat(timespec="microseconds"), "approver", "claim.payout", "claim",
                               str(world.approved.id), None, after)
         digest = entry_hash(prev, fields)
+        json_null, json_after = (("CAST('null' AS JSON)", "CAST(:after AS JSON)")
+                                 if connection.dialect.name == "postgresql" else ("'null'", ":after"))
         connection.execute(text(
-            "INSERT INTO audit_entries (seq, occurred_at, actor, action, entity_type, entity_id, before, after, "
-            "prev_hash, hash) VALUES (:seq, :at, 'approver', 'claim.payout', 'claim', :id, NULL, :after, :prev, :hash)"
-            if connection.dialect.name == "sqlite" else
-            "INSERT INTO audit_entries (seq, occurred_at, actor, action, entity_type, entity_id, before, after, "
-            "prev_hash, hash) VALUES (:seq, :at, 'approver', 'claim.payout', 'claim', :id, NULL, CAST(:after AS JSON), "
-            ":prev, :hash)"),
-            {"seq": seq + 1, "at": moment, "id": str(world.approved.id), "after": json.dumps(after), "prev": prev,
-             "hash": digest})
+            "INSERT INTO audit_entries (seq, occurred_at, actor, action, entity_type, entity_id, before, after, journal, "
+            f"prev_hash, hash, canonical) VALUES (:seq, :at, 'approver', 'claim.payout', 'claim', :id, {json_null}, "
+            f"{json_after}, {json_null}, :prev, :hash, :text)"),
+            {"seq": seq + 1, "at": moment, "id": str(world.approved.id), "after": canonical_json(after), "prev": prev,
+             "hash": digest, "text": canonical_json(fields)})
         connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": seq + 1, "h": digest})
+    return seq + 1
+
+
+def test_4_forged_payout_entry_appended_with_application_rights(cli, engine, kept, world):
+    forged = forge_payout(engine, world)
     problems = failed(verify(cli, kept))
     assert "chain" not in problems
-    assert f"entry {seq + 1} (claim.payout) moves money but covers no journal transaction" in problems["journal"]
+    assert f"entry {forged} (claim.payout) moves money but covers no journal transaction" in problems["journal"]
 
 
 def _contribution_postings(connection, transaction_id: str) -> list[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
@@ -305,8 +331,8 @@ def test_auditor_api_issues_checkpoints_and_runs_the_same_checks(ledger_app, eng
     kept_checkpoint = json.loads(kept.read_text())
     r = client.post("/api/v1/audit/verify", json={"checkpoints": [kept_checkpoint, issued.json]}, headers=headers)
     assert r.status_code == 200 and r.json["ok"], r.json
-    assert [c["name"] for c in r.json["checks"]] == ["chain", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
-    assert r.json["checks"][1]["checked"] == 2 + 2  # the two handed in and the two the ledger kept
+    assert [c["name"] for c in r.json["checks"]] == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
+    assert r.json["checks"][2]["checked"] == 2 + 2  # the two handed in and the two the ledger kept
 
     with insider(engine) as connection:
         connection.execute(text("UPDATE journal_postings SET amount = amount * 2 WHERE id IN (1, 2)"))
@@ -377,3 +403,18 @@ def test_bank_and_subfund_statements_print_the_latest_checkpoint(ledger_app, kep
         flat = re.sub(r"\s+", "", text_of(data))
         assert f"Latestauditcheckpoint:entry{checkpoint['seq']},head{checkpoint['head']}" in flat, kind
         assert checkpoint["signature"].replace(" ", "") in flat
+
+
+def test_offline_verifier_names_a_forged_payout_and_a_cut_off_tail(tmp_path, cli, engine, kept, world):
+    # The export's audit.chain is read without parsing every entry: what it learns must
+    # still name a money entry covering nothing, and entries cut after a checkpoint.
+    forged = forge_payout(engine, world)
+    code, output = offline(tmp_path, cli, kept)
+    assert code == 1 and "ok      chain" in output
+    assert f"FAILED  journal: entry {forged} (claim.payout) moves money but covers no journal transaction" in output
+    with insider(engine) as connection:
+        connection.execute(text("DELETE FROM audit_entries WHERE seq >= :s"), {"s": forged - 3})
+        rehash(connection, forged - 3)
+    code, output = offline(tmp_path / "again", cli, kept)
+    assert code == 1 and "entries cut off after it" in output
+    assert f"statement {world.statements[0]} is registered but no statement.issue entry" in output

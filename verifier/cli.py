@@ -1,7 +1,8 @@
 """``ledger-verify DIR --public-key KEY [--checkpoint FILE]...``: check an export with no database.
 
 Reads what ``ledger-admin export DIR`` wrote and, from those files alone, re-hashes the
-audit chain, checks every checkpoint's signature and that its head is still at its
+audit chain (``audit.chain``: each line the exact bytes an entry's hash is taken over,
+hashed as they are, never re-serialised), checks every checkpoint's signature and that its head is still at its
 seq, checks that every journal transaction is covered once (numbers without gaps,
 postings unchanged), re-derives every balance from the postings and compares it with
 the exported cached balance, and checks that every registered statement has its issue
@@ -45,7 +46,11 @@ def verify_directory(directory: Path, public_key: Any, checkpoint_files: list[Pa
     given = [(str(path), json.loads(path.read_text(encoding="utf-8"))) for path in checkpoint_files]
     exported = [(f"exported checkpoint {n + 1}", cp) for n, cp in enumerate(_lines(directory / "checkpoints.jsonl"))]
     want = {int(cp["seq"]) for _where, cp in given + exported if "seq" in cp}
-    chain = checks.walk_chain(_lines(directory / "audit.jsonl"), want=want)
+    chain_file = directory / "audit.chain"
+    if not chain_file.exists() and (directory / "audit.jsonl").exists():
+        raise ValueError("this export has audit.jsonl, written before exports carried the hashed bytes "
+                         "(audit.chain): export again")
+    chain = checks.walk_chain(checks.read_blocks(chain_file), want=want)
     results: list[tuple[str, int, list[str]]] = [
         ("chain", chain.checked, chain.problems + checks.check_head(chain, int(head["seq"]), head["hash"]))]
     results.append(("checkpoints", *checks.check_checkpoints(chain, given + exported, public_key)))

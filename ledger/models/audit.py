@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -28,6 +28,11 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     #: SHA-256 hex of prev_hash + canonical JSON of the entry's other fields.
     hash: Mapped[str] = mapped_column(String(64))
+    #: That canonical JSON itself, exactly the text hashed after prev_hash: verification
+    #: hashes it as stored instead of re-serialising the columns above, which must say
+    #: what it says (check ``entries``: before, after and journal are stored as the same
+    #: canonical text, so the comparison is textual).
+    canonical: Mapped[str] = mapped_column(Text)
 
 
 class AuditHead(Base):

@@ -7,7 +7,8 @@ backs ``ledger-admin verify``, the auditor API and the console's audit page.
 Adding a check: write ``def my_check(ctx: Context) -> tuple[int, list[str]]`` returning
 ``(things checked, problems in order found)`` and decorate it with
 ``@check("name", "what it proves")`` in this module (or in a module imported at the
-bottom of it). The chain is walked once and shared through ``ctx.chain``.
+bottom of it). The chain is walked once and shared through ``ctx.chain`` (hashes only);
+``ctx.facts`` adds what the chain says about journal coverage and statement issues.
 """
 
 from __future__ import annotations

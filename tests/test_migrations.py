@@ -60,8 +60,8 @@ def test_start_up_check_reads_the_same_head_as_alembic():
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _entries_before_0014(engine) -> list[str]:  # type: ignore[no-untyped-def]
-    """Three entries as the application wrote them before 0014: JSON columns in the driver's
+def _entries_before_0015(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    """Three entries as the application wrote them before 0015: JSON columns in the driver's
     own encoding (ASCII escapes, spaces), no stored text. Returns their canonical texts."""
     import sqlalchemy as sa
 
@@ -99,8 +99,8 @@ def _backfill_roundtrip(url: str) -> None:
     engine = make_engine(url)
     try:
         downgrade(engine, "base")
-        upgrade(engine, "0013")
-        texts = _entries_before_0014(engine)
+        upgrade(engine, "0014")
+        texts = _entries_before_0015(engine)
         upgrade(engine)
         with engine.connect() as connection:
             assert [row[0] for row in connection.execute(text("SELECT canonical FROM audit_entries ORDER BY seq"))] == texts
@@ -110,7 +110,7 @@ def _backfill_roundtrip(url: str) -> None:
         with engine.begin() as connection:  # the append-only triggers are back
             with pytest.raises(Exception, match="append-only"):
                 connection.execute(text("UPDATE audit_entries SET actor = 'x' WHERE seq = 1"))
-        downgrade(engine, "0013")
+        downgrade(engine, "0014")
         assert "canonical" not in {c["name"] for c in inspect(engine).get_columns("audit_entries")}
         upgrade(engine)
         _assert_no_drift(engine)

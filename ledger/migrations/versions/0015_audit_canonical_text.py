@@ -6,8 +6,8 @@ their hashes and every checkpoint still verify), and their before/after/journal
 columns are rewritten as the same values in canonical JSON, as entries are written from
 now on, so that check ``entries`` can compare columns and text as text.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 18:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 from ledger.migrations import ddl
 from verifier.canonical import canonical_json, entry_fields, utc_text
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -5,11 +5,11 @@
 
 For each size, a freshly migrated scratch database (SQLite file; PostgreSQL
 ``bench_registration_<size>``) gets GD-KJD's example rules, SPEC §3.3's five sub-funds
-(deep enough for any book), one bank and one borrower, and then a loan book of that
-many loans of the bank in the scheme — 94 % active, 2 % defaulted, 4 % repaid —
-written with one Core ``INSERT … SELECT`` over a generated series (not through the
-registration checks), its running figures filled as migration 0014 backfills them,
-and the tables analysed.
+(deep enough for any book), the bank and another, the borrower registrations lend
+to, and then a loan book of that many loans in the scheme — two in three the bank's,
+ten per borrower, 94 % active, 2 % defaulted, 4 % repaid — written with Core
+``INSERT … SELECT`` over a generated series (not through the registration checks),
+its running figures filled as migration 0014 backfills them, and the tables analysed.
 
 Then ``--n`` single registrations are timed, alternating between the sizes so that
 the machine's load falls on both alike: each is ``ledger.loans.register_loan`` in its
@@ -31,15 +31,15 @@ import statistics
 import time
 from datetime import date
 
-from harness import DEFAULT_PG, ROOT, scratch_database  # first: puts the project root on sys.path
+from harness import DEFAULT_PG, ROOT, fill_loan_book, scratch_database  # first: puts the project root on sys.path
 
-from sqlalchemy import Engine, String, case, cast, func, insert, inspect, literal, select, text
+from sqlalchemy import Engine, case, func, select
 
 import rules
 from ledger import auth, enterprises, schemes, subfunds
 from ledger.db import make_sessionmaker
 from ledger.loans import LoanRequest, register_loan
-from ledger.models import Enterprise, Loan, RuleVersion, Scheme
+from ledger.models import Loan, Scheme
 
 TODAY = date(2026, 6, 30)
 SUBFUNDS = [("GD-PROV", "province", "440000"), ("INS-PICC", "insurer", "440000"), ("CITY-440700", "city", "440700"),
@@ -48,10 +48,10 @@ LIVE, NPL, ON_BOOK = ("active", "defaulted", "claimed"), ("defaulted", "claimed"
     ("active", "defaulted", "claimed", "compensated")
 
 
-def _credit_code() -> str:
+def _credit_code(n: int) -> str:
     from ledger import creditcode
 
-    return creditcode.complete("91440703MA4X0000")
+    return creditcode.complete(f"91440703MA4X{n:04d}")
 
 
 def world(engine: Engine) -> int:
@@ -63,55 +63,15 @@ def world(engine: Engine) -> int:
             subfunds.contribute(session, code, amount=10**15, received_on=date(2026, 1, 5), reference="OPEN",
                                 actor="bench")
         bank, _token = auth.create_bank(session, "BENCH", "基准银行", actor="bench")
-        enterprises.register_enterprise(session, bank_id=bank.id, actor="bench", credit_code=_credit_code(),
+        auth.create_bank(session, "OTHER", "他行", actor="bench")
+        enterprises.register_enterprise(session, bank_id=bank.id, actor="bench", credit_code=_credit_code(1),
                                         name="基准科技有限公司", region="440703", categories=["tech_sme"])
         session.commit()
         return bank.id
 
 
-def fill_book(engine: Engine, bank_id: int, size: int) -> None:
-    """``size`` loans of the bank in GD-KJD in one INSERT … SELECT, then the figures."""
-    loans = Loan.__table__
-    with engine.begin() as connection:
-        scheme_id = connection.scalar(select(Scheme.id).where(Scheme.code == "GD-KJD"))
-        version_id = connection.scalar(select(RuleVersion.id).where(RuleVersion.scheme_id == scheme_id))
-        enterprise_id = connection.scalar(select(Enterprise.id))
-        series = select(literal(1).label("n")).cte("series", recursive=True)
-        series = series.union_all(select(series.c.n + 1).where(series.c.n < size))
-        n = series.c.n
-        status = case((n % 50 == 0, "defaulted"), (n % 25 == 1, "repaid"), else_="active")
-        registration = {"scheme": "GD-KJD", "credit_code": _credit_code(), "principal": "10000.00",
-                        "disbursed_on": "2026-01-15", "maturity_on": "2027-01-15", "interest_rate": None,
-                        "collateral_type": None}
-        connection.execute(insert(loans).from_select(
-            ["bank_id", "external_id", "scheme_id", "rule_version_id", "enterprise_id", "region", "categories",
-             "principal", "outstanding", "disbursed_on", "maturity_on", "status", "registered_on", "registration",
-             "created_at"],
-            select(literal(bank_id), literal("BOOK-") + cast(n, String), literal(scheme_id),
-                   literal(version_id), literal(enterprise_id), literal("440703"),
-                   literal(["tech_sme"], loans.c.categories.type), literal(1_000_000),
-                   case((n % 25 == 1, 0), else_=1_000_000), literal(date(2026, 1, 15)), literal(date(2027, 1, 15)),
-                   status, literal(date(2026, 1, 15)), literal(registration, loans.c.registration.type),
-                   literal(time_now())),
-        ))
-        if "loan_book_totals" in inspect(connection).get_table_names():
-            from ledger.migrations import ddl
-
-            connection.execute(text("DELETE FROM loan_book_totals"))
-            connection.execute(text("INSERT INTO loan_book_totals (scheme_id, bank_id, live_outstanding, "
-                                    "npl_outstanding, book_outstanding) " + ddl.loan_book_totals_sums()))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
-
-
-def time_now():  # noqa: ANN201
-    from ledger.models.base import utcnow
-
-    return utcnow()
-
-
 def register_one(engine: Engine, bank_id: int, number: int) -> float:
-    request = LoanRequest(external_id=f"NEW-{number:06d}", scheme="GD-KJD", credit_code=_credit_code(),
+    request = LoanRequest(external_id=f"NEW-{number:06d}", scheme="GD-KJD", credit_code=_credit_code(1),
                           principal=1_000_000_00, disbursed_on=date(2026, 6, 15), maturity_on=date(2027, 6, 15),
                           interest_rate="0.0435", collateral_type="信用")
     start = time.perf_counter()
@@ -144,7 +104,7 @@ def measure(backend: str, pg_url: str, sizes: list[int], n: int) -> None:
             engine = stack.enter_context(scratch_database(backend, f"bench_registration_{size}", admin_url=pg_url))
             start = time.perf_counter()
             bank_id = world(engine)
-            fill_book(engine, bank_id, size)
+            fill_loan_book(engine, bank_id, size, other_bank="OTHER")
             print(f"{backend}: {size:,} loans written, figures filled and analysed in "
                   f"{time.perf_counter() - start:.1f} s", flush=True)
             books.append((size, engine, bank_id))

@@ -8,7 +8,8 @@ problem as ``{field, code, message}``. Re-running a file changes nothing.
 Atomicity. Rows are handled in batches (500 by default). Within a batch each row is
 checked against the state left by the rows before it and is planned whole or not at
 all (a refused loan also undoes the enterprise its row registered); the accepted rows
-are then written with one batched INSERT per table inside a SAVEPOINT, and the batch is
+are then written with one batched INSERT per table (COPY on PostgreSQL,
+``ledger.db.insert_rows``) inside a SAVEPOINT, and the batch is
 committed through the caller's ``commit`` hook. A process killed half way therefore
 leaves complete rows of committed batches only, and re-running the file completes
 it. Should the batch's INSERT lose a race to a concurrent writer (a credit code or an
@@ -20,7 +21,9 @@ Row numbers are those a spreadsheet shows: the header is row 1.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
 import re
 import warnings
@@ -422,15 +425,34 @@ def import_loans(
     registrar = Registrar(session, bank_id=bank_id, today=today, actor=actor)
     total = len(rows)
     for start in range(0, total, batch_size):
-        # Parsed a batch at a time: only one batch of requests is alive at once.
-        batch = [parse_row(number, values, columns) for number, values in rows[start:start + batch_size]]
-        report.rows.extend(_import_batch(session, registrar, batch))
-        if commit is not None:
-            commit()
+        with _collector_paused():
+            # Parsed a batch at a time: only one batch of requests is alive at once.
+            batch = [parse_row(number, values, columns) for number, values in rows[start:start + batch_size]]
+            report.rows.extend(_import_batch(session, registrar, batch))
+            if commit is not None:
+                commit()
         registrar.reset()
         if progress is not None:
             progress(min(start + batch_size, total), total)
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection within a batch; one when it is done.
+
+    A batch allocates hundreds of thousands of short-lived objects (rows, requests,
+    statement parameters), so the collector ran many times per batch, each time
+    walking every object the process holds — a fifth of the upload's time, growing
+    with the report. Its cycles are freed after the batch instead."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _failed(parsed: ParsedRow, errors: Sequence[dict[str, str]]) -> RowReport:

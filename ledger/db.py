@@ -76,3 +76,83 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
         ))
     start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
     return list(range(start + 1, start + n + 1))
+
+
+#: Below this many rows a Core executemany costs no more than the set-up below.
+BULK_MIN_ROWS = 20
+
+
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys, ids included) the fastest way each
+    database takes them: PostgreSQL's ``COPY … FROM STDIN`` — one statement for the
+    lot instead of one per row — and on SQLite the driver's own executemany with the
+    values converted once by the columns' types (Core's executemany spends more per
+    row on its parameter bookkeeping than SQLite spends inserting the row). Both run
+    in the session's transaction (and savepoint) and fire the same triggers and
+    constraints; Python-side column defaults fill the keys not given, as Core would.
+    A constraint violation raises SQLAlchemy's IntegrityError, as an execute() would.
+    """
+    if not rows:
+        return
+    if len(rows) < BULK_MIN_ROWS:
+        session.execute(table.insert(), rows)
+        return
+    from sqlalchemy.exc import IntegrityError
+
+    given = list(rows[0])
+    defaults = {column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
+                for column in table.columns
+                if column.name not in rows[0] and column.default is not None and not column.default.is_sequence
+                and (column.default.is_scalar or column.default.is_callable)}
+    names, extra = given + list(defaults), list(defaults.values())
+    dialect = session.get_bind().dialect
+    preparer = dialect.identifier_preparer
+    columns = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
+    session.flush()  # ORM objects pending in this session go first, as an execute() would send them
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    if dialect.name == "postgresql":
+        statement = f"COPY {columns} FROM STDIN"
+        write = _copy_writer(table, names)
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    write(copy, [row[name] for name in given] + extra)
+        except dialect.dbapi.IntegrityError as exc:
+            raise IntegrityError(statement, None, exc) from exc
+        return
+    statement = f"INSERT INTO {columns} VALUES ({', '.join('?' * len(names))})"
+    processors = [(i, p) for i, name in enumerate(names)
+                  if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    values = []
+    for row in rows:
+        value = [row[name] for name in given] + extra
+        for i, process in processors:
+            value[i] = process(value[i])
+        values.append(value)
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(statement, values)
+    except dialect.dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+    finally:
+        cursor.close()
+
+
+def _copy_writer(table: Any, names: list[str]) -> Any:
+    """write(copy, values): one COPY row, JSON columns wrapped for psycopg."""
+    from psycopg.types.json import Json
+    from sqlalchemy import JSON
+
+    # A JSON column's None is JSON null unless the type says SQL NULL, as Core writes it.
+    as_json = [i for i, name in enumerate(names)
+               if isinstance(table.c[name].type, JSON) and not table.c[name].type.none_as_null]
+    if not as_json:
+        return lambda copy, values: copy.write_row(values)
+
+    def write(copy: Any, values: list[Any]) -> None:
+        for i in as_json:
+            values[i] = Json(values[i])
+        copy.write_row(values)
+
+    return write

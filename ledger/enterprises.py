@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, insert, select, update
+from sqlalchemy import ARRAY, BigInteger, String, bindparam, case, cast, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,7 @@ from rules import Violation
 from rules.regions import region_problem, unknown_region_problem
 
 from . import audit, creditcode
-from .db import allocate_ids
+from .db import allocate_ids, insert_rows, is_postgresql
 from .errors import AlreadyExists, NotFound, ValidationFailed
 from .models import Bank, Enterprise, EnterpriseBank, Loan, RuleVersion
 from .models.base import utcnow
@@ -168,6 +168,26 @@ def others_lend_to(enterprise_id: Any, bank_id: Any) -> Any:
                                   Loan.status != "cancelled").exists())
 
 
+def _others_lending(session: Session, ids: Sequence[int], bank_id: int) -> set[int]:
+    """Which of these enterprises another bank has lent to (:func:`others_lend_to`).
+
+    On PostgreSQL each id probes the loans' enterprise index once (``LATERAL … LIMIT
+    1``). As an EXISTS beside the enterprise query, the planner trusted the statistics
+    of a book that is mostly this bank's (its own first big upload: "no loan is another
+    bank's") and scanned every loan for each batch of a bulk upload.
+    """
+    if not ids:
+        return set()
+    if not is_postgresql(session):
+        return set(session.scalars(select(Enterprise.id).where(Enterprise.id.in_(ids),
+                                                               others_lend_to(Enterprise.id, bank_id))))
+    wanted = func.unnest(bindparam("enterprise_ids", list(ids), type_=ARRAY(BigInteger))).table_valued("id") \
+        .render_derived()
+    lent = (select(Loan.id).where(Loan.enterprise_id == wanted.c.id, Loan.bank_id != bank_id,
+                                  Loan.status != "cancelled").limit(1).lateral())
+    return set(session.scalars(select(wanted.c.id).join(lent, true())))
+
+
 def bank_lends_to(enterprise_id: Any, bank_id: Any) -> Any:
     """SQL: this bank has registered a (not cancelled) loan to the enterprise."""
     return (select(Loan.id).where(Loan.enterprise_id == enterprise_id, Loan.bank_id == bank_id,
@@ -226,17 +246,17 @@ class EnterpriseBook:
             return
         rows = self.session.execute(
             select(Enterprise.id, Enterprise.credit_code, Enterprise.name, Enterprise.region, Enterprise.categories,
-                   EnterpriseBank.bank_id, EnterpriseBank.requested,
-                   others_lend_to(Enterprise.id, self.bank_id).label("others_lend"))
+                   EnterpriseBank.bank_id, EnterpriseBank.requested)
             .outerjoin(EnterpriseBank, (EnterpriseBank.enterprise_id == Enterprise.id)
                        & (EnterpriseBank.bank_id == self.bank_id))
             .where(Enterprise.credit_code.in_(wanted))
         ).all()
+        others = _others_lending(self.session, [row.id for row in rows], self.bank_id)
         for row in rows:
             data = EnterpriseData(row.credit_code, row.name, row.region, tuple(row.categories))
             own = data_from(row.requested, row.credit_code) if row.requested else None
             self._known[row.credit_code] = EnterpriseState(data, row.id, linked=row.bank_id is not None,
-                                                           others_lend=bool(row.others_lend), own=own)
+                                                           others_lend=row.id in others, own=own)
         for code in wanted:
             self._known.setdefault(code, None)
 
@@ -310,9 +330,9 @@ class EnterpriseBook:
             # Ids allocated up front, then a plain executemany (see ledger.db.allocate_ids).
             for state, new_id in zip(new, allocate_ids(self.session, _enterprises, len(new)), strict=True):
                 state.id = new_id
-            self.session.execute(insert(_enterprises), [
+            insert_rows(self.session, _enterprises, [
                 {"id": s.id, **s.data.as_dict(), "created_at": now, "updated_at": now} for s in new])
-        self.session.execute(insert(_links), [
+        insert_rows(self.session, _links, [
             {"enterprise_id": s.id, "bank_id": self.bank_id, "created_at": now,
              "requested": _record(s.own) if s.own else None, "requested_at": now if s.own else None}
             for s in links])

@@ -414,7 +414,7 @@ def test_a_batch_that_loses_a_race_is_redone_row_by_row(client, bank, session, m
     fails on the unique credit code and every row is redone in its own savepoint."""
     from sqlalchemy import insert
 
-    from ledger import loans
+    from ledger import db, loans
     from ledger.models.base import utcnow
 
     original = loans.Registrar.preload
@@ -429,6 +429,9 @@ def test_a_batch_that_loses_a_race_is_redone_row_by_row(client, bank, session, m
                 created_at=utcnow(), updated_at=utcnow()))
 
     monkeypatch.setattr(loans.Registrar, "preload", preload_then_race)
+    # Even this small batch goes through the bulk INSERT (COPY on PostgreSQL), whose
+    # unique violation must surface as the same IntegrityError.
+    monkeypatch.setattr(db, "BULK_MIN_ROWS", 1)
     rows = [good_row(1), good_row(2), good_row(3, principal="10000000.01"), good_row(4)]
     report = upload(client, bank, to_csv(rows)).json
     assert raced

@@ -12,7 +12,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, bindparam, case, func, insert, select
+from sqlalchemy import ARRAY, String, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from rules import RuleSet, Violation, registration_violations
 from rules.money import format_amount, ratio_text
 
 from .. import audit, creditcode
-from ..db import allocate_ids, is_postgresql
+from ..db import allocate_ids, insert_rows, is_postgresql
 from ..enterprises import EnterpriseBook, EnterpriseState, bank_code
 from ..errors import AlreadyExists
 from ..models import Loan, RuleVersion, Scheme, SubFund
@@ -316,11 +316,11 @@ class Registrar:
                 "collateral_type": req.collateral_type, "status": "active", "registered_on": self.today,
                 "registration": p.registration, "created_at": now,
             })
-        # Ids allocated up front and a plain executemany: the fastest INSERT on both
-        # drivers (psycopg pipelines it), with no read-back of what was written.
+        # Ids allocated up front, then COPY on PostgreSQL or an executemany on SQLite:
+        # the fastest INSERT on each, with no read-back of what was written.
         for row, new_id in zip(rows, allocate_ids(self.session, _loans, len(rows)), strict=True):
             row["id"] = new_id
-        self.session.execute(insert(_loans), rows)
+        insert_rows(self.session, _loans, rows)
         added: dict[int, int] = {}
         for p in planned:
             added[p.scheme.id] = added.get(p.scheme.id, 0) + p.request.principal

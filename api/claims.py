@@ -340,6 +340,7 @@ class Approve(MethodView):
         """
         claim = _claim(claim_id, for_approval=True)
         approvals.approve_claim(db.session(), claim, approver=current_user(), today=context.today(), **data)
+        db.commit()  # the answer is built from what the request holds
         return claim_dict(claim)
 
 
@@ -365,6 +366,7 @@ class Pay(MethodView):
         """Record the payment of an approved claim; the same reference again changes nothing."""
         claim = _claim(claim_id)
         approvals.pay_claim(db.session(), claim, actor=actor_name(), today=context.today(), **data)
+        db.commit()  # the answer is built from what the request holds
         return claim_dict(claim)
 
 

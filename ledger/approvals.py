@@ -34,7 +34,7 @@ from .claims import (
 )
 from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
 from .loans.npl import npl_ratio
-from .models import Bank, Claim, Enterprise, User
+from .models import Bank, Claim, Enterprise, Reservation, User
 from .models.base import utcnow
 from .portfolio import apply_portfolio_cap
 from .subfunds import subfund_accounts
@@ -145,13 +145,17 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
         if (line.subfund_code, "available") not in accounts:
             raise InvalidTransition(f"Payer sub-fund {line.subfund_code} does not exist.",
                                     code="payer_subfund_missing", extra={"subfund": line.subfund_code})
+    def link(reservations: list[Reservation]) -> None:
+        for line, reservation in zip(lines, reservations, strict=True):
+            line.reservation = reservation
+
     # All lines in one journal transaction: every payer's money is held, or none.
     try:
-        reservations = journal.reserve_all(
+        journal.reserve_all(
             session,
             [(accounts[line.subfund_code, "available"], accounts[line.subfund_code, "reserved"], line.amount)
              for line in lines],
-            effective_on=today, purpose=f"claim {claim.id}", actor=approver.name,
+            effective_on=today, purpose=f"claim {claim.id}", actor=approver.name, before_posting=link,
         )
     except InsufficientFunds as exc:
         line = next(line for line in lines if accounts[line.subfund_code, "available"].code == exc.account)
@@ -160,9 +164,6 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
             f"Sub-fund {line.subfund_code} lacks {format_amount(exc.shortfall)} yuan to reserve its "
             f"{format_amount(line.amount)} for claim {claim.id}; nothing was reserved.",
         ) from None
-    for line, reservation in zip(lines, reservations, strict=True):
-        line.reservation = reservation
-    session.flush()
     audit.record(session, actor=approver.name, action="claim.reserve", entity_type="claim", entity_id=claim.id,
                  after={"approved_amount": format_amount(decision.compensation),
                         # A list, one entry per line: a sub-fund may pay several lines.
@@ -228,6 +229,11 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
             offsets[line.subfund_code] = format_amount(offset)
         line.offset_amount = offset
     kept = "".join(f", {amount} kept from {code} against clawback debt" for code, amount in offsets.items())
+    set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")
+    # Paid just now: no recovery or clawback can exist yet (the answer need not read them).
+    set_committed_value(claim, "recoveries", [])
+    set_committed_value(claim, "clawbacks", [])
+    session.flush()  # everything else first: the sub-funds' accounts are locked last
     # One payout transaction for all the claim's reservations: all are paid, or none.
     journal.post_reservations(
         session,
@@ -235,11 +241,6 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
         effective_on=paid_on, kind="payout", memo=f"Claim {claim.id} paid to {bank.code}{kept}",
         reference=payment_reference, actor=actor, extra_legs=extra,
     )
-    set_loan_status(session, claim.loan, allowed_from=["claimed"], to="compensated")
-    # Paid just now: no recovery or clawback can exist yet (the answer need not read them).
-    set_committed_value(claim, "recoveries", [])
-    set_committed_value(claim, "clawbacks", [])
-    session.flush()
     audit.record(session, actor=actor, action="claim.payout", entity_type="claim", entity_id=claim.id,
                  after={"amount": format_amount(claim.approved_amount or 0), "payment_reference": payment_reference,
                         "offsets": offsets})

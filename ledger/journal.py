@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -377,14 +377,19 @@ def reserve_all(
     effective_on: date,
     purpose: str = "",
     actor: str | None = None,
+    before_posting: Callable[[list[Reservation]], None] | None = None,
 ) -> list[Reservation]:
     """Phase one for several ``(source, hold, amount)`` at once: one balanced transaction
-    holds them all (all or none), and each gets its own reservation to resolve later."""
-    legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
-    posted = post_transaction(session, kind="reservation", legs=legs, effective_on=effective_on, memo=purpose,
-                              actor=actor)
+    holds them all (all or none), and each gets its own reservation to resolve later.
+
+    The reservation rows are written first (their foreign key to the transaction is
+    checked at commit), then ``before_posting`` may write what refers to them, and only
+    then the balances move: the accounts' row locks, which every movement of the same
+    sub-funds queues on, are taken as late as possible.
+    """
+    txn_id = uuid.uuid4()
     rows = [{"source_account_id": source.id, "hold_account_id": hold.id, "amount": amount, "status": "pending",
-             "purpose": purpose, "reserve_transaction_id": posted.id, "resolve_transaction_id": None,
+             "purpose": purpose, "reserve_transaction_id": txn_id, "resolve_transaction_id": None,
              "created_at": utcnow()} for source, hold, amount in holds]
     # One INSERT for all of them (the ORM writes them one by one where it cannot rely
     # on the order of RETURNING). Ids are matched back by content: rows alike in
@@ -401,6 +406,12 @@ def reserve_all(
         make_transient_to_detached(reservation)  # written above: known, not pending
         session.add(reservation)
         reservations.append(reservation)
+    if before_posting is not None:
+        before_posting(reservations)
+        session.flush()
+    legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
+    post_transaction(session, kind="reservation", legs=legs, effective_on=effective_on, memo=purpose, actor=actor,
+                     transaction_id=txn_id)
     return reservations
 
 

@@ -37,10 +37,13 @@ def _authenticate() -> User:
     challenge = {"WWW-Authenticate": 'Bearer realm="ledger"'}
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send an API token as 'Authorization: Bearer <token>'.", headers=challenge)
-    row = tokens.find(db.session(), token.strip())
+    writing = request.method not in ("GET", "HEAD")
+    row, touched = tokens.find_and_touch(db.session(), token.strip(), touch=writing)
     if row is None:
         raise ApiError(401, "invalid_token", "The API token is unknown, expired or revoked.", headers=challenge)
-    _record_use(row)
+    g.api_token = row
+    if not touched:
+        _record_use(row)
     user = row.user
     if not ledger_auth.usable(user):
         raise ApiError(403, "conflicting_roles", "This user's roles break the rule that the bank role is exclusive; "
@@ -52,10 +55,10 @@ def _record_use(row: ApiToken) -> None:
     """Refresh the token's last_used_at (at most once a minute).
 
     A writing request records it in its own transaction (on SQLite it already holds
-    the write lock, so a second connection would wait on it); a reading request's
-    session must stay read-only, so a short transaction of its own records it there.
+    the write lock, so a second connection would wait on it; on PostgreSQL the lookup
+    did it, ledger.tokens.find_and_touch); a reading request's session must stay
+    read-only, so a short transaction of its own records it there.
     """
-    g.api_token = row
     now = utcnow()
     if not tokens.needs_touch(row, now):
         return

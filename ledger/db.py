@@ -45,8 +45,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # then write would otherwise fail with SQLITE_BUSY when upgrading their
         # read lock, instead of queueing on the busy timeout. Read-only sessions
         # (see make_sessionmaker) begin DEFERRED so they never block writers.
+        # Sent on the driver's connection, as psycopg sends PostgreSQL's BEGIN: not
+        # a statement of the request (no cursor, no statement events to run).
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:

@@ -283,12 +283,17 @@ def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[i
             return {}
         last_days[ids[0]] = row[1]
         return {ids[0]: int(row[0])}
+    target = _accounts.c.id.in_(ids)
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(_LOCK_ACCOUNTS, {"ids": ids})
+        # The id-ordered lock as a sub-select of the UPDATE itself: one round trip, and
+        # the rows are locked in id order before any is moved (a row that changed while
+        # waiting is re-read by the UPDATE, as READ COMMITTED does for any UPDATE).
+        locked = _LOCK_ACCOUNTS.params(ids=ids).subquery("locked")
+        target = _accounts.c.id == locked.c.id
     delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in ids}, value=_accounts.c.id)
     rows = session.execute(
         update(_accounts)
-        .where(_accounts.c.id.in_(ids))
+        .where(target)
         .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
         .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
         .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day),
@@ -404,12 +409,13 @@ def reserve_all(
     for row in rows:
         reservation = Reservation(id=ids[row["source_account_id"], row["hold_account_id"], row["amount"]].pop(), **row)
         make_transient_to_detached(reservation)  # written above: known, not pending
-        session.add(reservation)
-        reservations.append(reservation)
+        # merge, not add: after a rollback the session may still hold an expired object
+        # under an id the database hands out again.
+        reservations.append(session.merge(reservation, load=False))
+    legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
     if before_posting is not None:
         before_posting(reservations)
         session.flush()
-    legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
     post_transaction(session, kind="reservation", legs=legs, effective_on=effective_on, memo=purpose, actor=actor,
                      transaction_id=txn_id)
     return reservations

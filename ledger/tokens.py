@@ -64,21 +64,44 @@ def issue(session: Session, user: User, *, name: str, actor: str, expires_at: da
     return row, token
 
 
-#: Every request runs this: built once, and the user's roles come in the same query
+def _find(*, touching: bool):  # type: ignore[no-untyped-def]
+    live = (ApiToken.token_hash == bindparam("presented_hash"), ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")))
+    query = select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.role_rows)).where(*live)
+    if touching:
+        # PostgreSQL runs a data-modifying WITH even when nothing reads it: the use is
+        # recorded (at most once a minute, see touch) in the lookup's own round trip.
+        table = ApiToken.__table__
+        query = query.add_cte(
+            update(table).where(table.c.token_hash == bindparam("presented_hash"), table.c.revoked_at.is_(None),
+                                or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("stale_before")))
+            .values(last_used_at=bindparam("now")).returning(table.c.id).cte("touched"))
+    return query
+
+
+#: Every request runs these: built once, and the user's roles come in the same query
 #: (joined) instead of a second one.
-_FIND = (
-    select(ApiToken)
-    .options(joinedload(ApiToken.user).joinedload(User.role_rows))
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-           or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")))
-)
+_FIND = _find(touching=False)
+_FIND_AND_TOUCH = _find(touching=True)
 
 
 def find(session: Session, token: str) -> ApiToken | None:
     """The live token row for a presented token, or None (unknown, revoked or expired)."""
+    return find_and_touch(session, token, touch=False)[0]
+
+
+def find_and_touch(session: Session, token: str, *, touch: bool = True) -> tuple[ApiToken | None, bool]:
+    """:func:`find`, and whether the use was recorded with it: in a writing transaction
+    on PostgreSQL the lookup also refreshes ``last_used_at`` as :func:`touch` does (the
+    row returned still shows the previous value); elsewhere the caller touches."""
     if not token.startswith(TOKEN_PREFIX):
-        return None
-    return session.execute(_FIND, {"token_hash": hash_token(token), "now": utcnow()}).unique().scalar_one_or_none()
+        return None, False
+    now = utcnow()
+    touched = touch and session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_FIND_AND_TOUCH if touched else _FIND,
+                          {"presented_hash": hash_token(token), "now": now, "stale_before": now - LAST_USED_GRANULARITY}
+                          ).unique().scalar_one_or_none()
+    return row, touched and row is not None
 
 
 def needs_touch(row: ApiToken, now: datetime) -> bool:

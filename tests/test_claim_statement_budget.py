@@ -24,7 +24,7 @@ from sqlalchemy import event
 
 from .helpers import bearer
 
-BUDGET = 39
+BUDGET = 35
 
 
 class StatementLog:

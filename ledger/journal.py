@@ -408,6 +408,12 @@ def reserve_all(
     reservations = []
     for row in rows:
         reservation = Reservation(id=ids[row["source_account_id"], row["hold_account_id"], row["amount"]].pop(), **row)
+        # An object the session already maps to this brand-new id can only be a ghost: a
+        # reservation whose savepoint rolled back (the session expires it but keeps it,
+        # having never seen it pending) and whose id SQLite has handed out again.
+        ghost = session.identity_map.get(session.identity_key(Reservation, reservation.id))
+        if ghost is not None:
+            session.expunge(ghost)
         make_transient_to_detached(reservation)  # written above: known, not pending
         # merge, not add: after a rollback the session may still hold an expired object
         # under an id the database hands out again.

@@ -178,6 +178,19 @@ def test_reserve_then_release(session, accounts):
         journal.post_reservation(session, reservation, to=accounts[2], effective_on=DAY)
 
 
+def test_a_rolled_back_reservation_leaves_no_ghost(session, accounts):
+    """SQLite hands a rolled-back row's id out again: the next reservation must get it
+    cleanly, not collide with the expired object the session kept for the first."""
+    cash, held, _paid, _equity = accounts
+    first = journal.reserve(session, source=cash, hold=held, amount=10_00, effective_on=DAY)  # held: the map is weak
+    session.rollback()
+    reservation = journal.reserve(session, source=cash, hold=held, amount=20_00, effective_on=DAY)
+    session.commit()
+    assert balances(session, cash, held) == [80_00, 20_00]
+    assert (reservation.amount, reservation.status) == (20_00, "pending")
+    assert first is not reservation
+
+
 def test_reservation_beyond_the_balance_is_refused(session, accounts):
     cash, held, _paid, _equity = accounts
     with pytest.raises(InsufficientFunds):

@@ -283,17 +283,15 @@ def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[i
             return {}
         last_days[ids[0]] = row[1]
         return {ids[0]: int(row[0])}
-    target = _accounts.c.id.in_(ids)
     if session.get_bind().dialect.name != "sqlite":
-        # The id-ordered lock as a sub-select of the UPDATE itself: one round trip, and
-        # the rows are locked in id order before any is moved (a row that changed while
-        # waiting is re-read by the UPDATE, as READ COMMITTED does for any UPDATE).
-        locked = _LOCK_ACCOUNTS.params(ids=ids).subquery("locked")
-        target = _accounts.c.id == locked.c.id
+        # Its own statement: folded into the UPDATE as a locking sub-select, the rows
+        # were not reliably locked in id order (concurrent payments deadlocked under
+        # bench/approve.py).
+        session.execute(_LOCK_ACCOUNTS, {"ids": ids})
     delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in ids}, value=_accounts.c.id)
     rows = session.execute(
         update(_accounts)
-        .where(target)
+        .where(_accounts.c.id.in_(ids))
         .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
         .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
         .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day),

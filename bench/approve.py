@@ -553,7 +553,8 @@ def profile_in_process(engine: Engine, world: World, claim_ids: list[int]) -> No
     """Approve and pay ``claim_ids`` through ``app.test_client()`` under cProfile."""
     from web import create_app
 
-    app = create_app({"DATABASE_URL": url_of(engine), "BUSINESS_DATE": BUSINESS_DATE, "AUTO_MIGRATE": False})
+    app = create_app({"DATABASE_URL": url_of(engine), "BUSINESS_DATE": BUSINESS_DATE, "AUTO_MIGRATE": False,
+                      "SECRET_KEY": secrets.token_hex(32)})  # create_app refuses to start without one
     client = app.test_client()
     approver = {"Authorization": f"Bearer {world.approvers[0]}"}
     admin = {"Authorization": f"Bearer {world.fund_admin}"}

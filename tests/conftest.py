@@ -9,6 +9,7 @@ when it is unreachable rather than skip.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import shutil
@@ -180,11 +181,27 @@ def pg_url(postgresql_database: Database) -> str:
     return postgresql_database.fresh()
 
 
+_start_up_frozen = False
+
+
+def _freeze_start_up() -> None:
+    """Once the first app is built, set aside (``gc.freeze``) what the run has made so
+    far: the modules an app imports and their classes and schemas live for the whole
+    run, and every full collection would walk them again (about a tenth of the suite's
+    CPU, measured on the claims and statements tests). Reference counting still frees
+    them; the collector keeps looking at everything made later."""
+    global _start_up_frozen
+    if not _start_up_frozen:
+        gc.freeze()
+        _start_up_frozen = True
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     # Signing material (checkpoint key, the demo's certificate) in the test's own folder.
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "BUSINESS_DATE": BUSINESS_DATE,
                       "SIGNING_KEY_PATH": str(tmp_path / "signing" / "checkpoint-ed25519.pem")})
+    _freeze_start_up()
     yield app
     app.extensions["ledger_engine"].dispose()
 

@@ -101,6 +101,9 @@ def fill_loan_book(engine: Engine, bank_id: int, size: int, *, other_bank: str |
             select(literal(first - 1) + n, literal("BK") + cast(n, String), literal("借款企业"), literal("440703"),
                    literal(["tech_sme"], firms.c.categories.type), literal(now), literal(now))
             .where(n <= borrowers)))
+        if connection.dialect.name == "postgresql":  # ids given: the sequence must follow
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('enterprises', 'id'), "
+                                    "(SELECT max(id) FROM enterprises))"))
         status = case((n % 50 == 0, "defaulted"), (n % 25 == 1, "repaid"), else_="active")
         registration = {"scheme": "GD-KJD", "credit_code": "BK", "principal": "10000.00",
                         "disbursed_on": "2026-01-15", "maturity_on": "2027-01-15", "interest_rate": None,

@@ -21,6 +21,7 @@ from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry
 from verifier.checks import check_head
 
 from .chain import column_mismatches, walk
+from .db import BULK_MIN_ROWS, insert_rows
 from .models import AuditEntry, AuditHead
 from .models.base import utcnow
 from .pending import scope_to_savepoints
@@ -63,6 +64,14 @@ def insert_entries(dialect: str) -> Insert:
         text = bindparam(f"{name}_text", type_=Text())
         values[name] = cast(text, JSON()) if dialect == "postgresql" else text
     return insert(AuditEntry.__table__).values(values)
+
+
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """An :func:`entry_row` row with its JSON columns under their own names (as text)."""
+    stored = {name: value for name, value in row.items() if not name.endswith("_text")}
+    for name in JSON_COLUMNS:
+        stored[name] = row[f"{name}_text"]
+    return stored
 
 
 def record(
@@ -139,7 +148,12 @@ def write_pending(session: Session) -> None:
         row = entry_row(seq, utcnow(), prev, **item, journal=journal)
         rows.append(row)
         prev = row["hash"]
-    session.execute(insert_entries(session.get_bind().dialect.name), rows)
+    if len(rows) >= BULK_MIN_ROWS:
+        # A bulk upload's hundreds of entries: COPY on PostgreSQL, the driver's
+        # executemany on SQLite, the JSON columns as their canonical text all the same.
+        insert_rows(session, AuditEntry.__table__, [_stored(row) for row in rows], json_text=JSON_COLUMNS)
+    else:
+        session.execute(insert_entries(session.get_bind().dialect.name), rows)
     # The bank events of this transaction are written in the same critical section,
     # so their feed positions follow commit order too (ledger.events).
     event_seq = write_pending_events(session, int(head.event_seq))

@@ -333,7 +333,7 @@ def read_rows(data: bytes, *, filename: str | None = None, content_type: str | N
     rows = read_table(data, filename=filename, content_type=content_type)
     header = None
     for _number, values in rows:
-        if any(_text(v) for v in values):
+        if not _blank(values):
             header = values
             break
     if header is None:
@@ -341,7 +341,15 @@ def read_rows(data: bytes, *, filename: str | None = None, content_type: str | N
     columns = _columns(header)
     # Tuples of plain values: the garbage collector stops tracking them, which keeps
     # its passes cheap while a large file is held in memory.
-    return columns, [(number, tuple(values)) for number, values in rows if any(_text(v) for v in values)]
+    return columns, [(number, tuple(values)) for number, values in rows if not _blank(values)]
+
+
+def _blank(values: Sequence[Any]) -> bool:
+    try:
+        # CSV cells are all text: one join instead of a test per cell.
+        return not "".join(values).strip()
+    except TypeError:  # XLSX cells: numbers, dates, None
+        return not any(_text(v) for v in values)
 
 
 def parse_file(data: bytes, *, filename: str | None = None, content_type: str | None = None) -> list[ParsedRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
@@ -84,7 +85,7 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
 BULK_MIN_ROWS = 20
 
 
-def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *, json_text: Sequence[str] = ()) -> None:
     """INSERT ``rows`` (dicts with the same keys, ids included) the fastest way each
     database takes them: PostgreSQL's ``COPY … FROM STDIN`` — one statement for the
     lot instead of one per row — and on SQLite the driver's own executemany with the
@@ -93,10 +94,13 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     in the session's transaction (and savepoint) and fire the same triggers and
     constraints; Python-side column defaults fill the keys not given, as Core would.
     A constraint violation raises SQLAlchemy's IntegrityError, as an execute() would.
+    The JSON columns named in ``json_text`` are given as JSON text, stored as it is.
     """
     if not rows:
         return
     if len(rows) < BULK_MIN_ROWS:
+        if json_text:
+            raise ValueError("json_text is for bulk rows: insert fewer rows with their own statement")
         session.execute(table.insert(), rows)
         return
     from sqlalchemy.exc import IntegrityError
@@ -115,7 +119,7 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     assert driver is not None
     if dialect.name == "postgresql":
         statement = f"COPY {columns} FROM STDIN"
-        write = _copy_writer(table, names)
+        write = _copy_writer(table, names, json_text)
         try:
             with driver.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
@@ -124,8 +128,8 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
             raise IntegrityError(statement, None, exc) from exc
         return
     statement = f"INSERT INTO {columns} VALUES ({', '.join('?' * len(names))})"
-    processors = [(i, p) for i, name in enumerate(names)
-                  if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    processors = [(i, p) for i, name in enumerate(names) if name not in json_text
+                  and (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     values = []
     for row in rows:
         value = [row[name] for name in given] + extra
@@ -141,14 +145,15 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
         cursor.close()
 
 
-def _copy_writer(table: Any, names: list[str]) -> Any:
-    """write(copy, values): one COPY row, JSON columns wrapped for psycopg."""
+def _copy_writer(table: Any, names: list[str], json_text: Sequence[str]) -> Any:
+    """write(copy, values): one COPY row, JSON columns wrapped for psycopg (those in
+    ``json_text`` go as the text they are: COPY's text format parses it as json)."""
     from psycopg.types.json import Json
     from sqlalchemy import JSON
 
     # A JSON column's None is JSON null unless the type says SQL NULL, as Core writes it.
-    as_json = [i for i, name in enumerate(names)
-               if isinstance(table.c[name].type, JSON) and not table.c[name].type.none_as_null]
+    as_json = [i for i, name in enumerate(names) if name not in json_text
+               and isinstance(table.c[name].type, JSON) and not table.c[name].type.none_as_null]
     if not as_json:
         return lambda copy, values: copy.write_row(values)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Insert, Text, bindparam, cast, event, insert, select, update
+from sqlalchemy import JSON, Insert, Text, bindparam, cast, event, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry_hash, utc_text
@@ -22,10 +22,10 @@ from verifier.checks import check_head
 
 from .chain import column_mismatches, walk
 from .db import BULK_MIN_ROWS, insert_rows
-from .models import AuditEntry, AuditHead
+from .models import AuditEntry, AuditHead, Event
 from .models.base import utcnow
 from .pending import scope_to_savepoints
-from .outbox import write_pending_events
+from .outbox import pending_event_rows, write_pending_events
 
 __all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal", "entry_row",
            "insert_entries"]
@@ -152,6 +152,9 @@ def write_pending(session: Session) -> None:
         # A bulk upload's hundreds of entries: COPY on PostgreSQL, the driver's
         # executemany on SQLite, the JSON columns as their canonical text all the same.
         insert_rows(session, AuditEntry.__table__, [_stored(row) for row in rows], json_text=JSON_COLUMNS)
+    elif session.get_bind().dialect.name == "postgresql":
+        _append_in_one_statement(session, rows, int(head.event_seq), seq=seq, hash=prev, journal_seq=number)
+        return
     else:
         session.execute(insert_entries(session.get_bind().dialect.name), rows)
     # The bank events of this transaction are written in the same critical section,
@@ -159,6 +162,24 @@ def write_pending(session: Session) -> None:
     event_seq = write_pending_events(session, int(head.event_seq))
     session.execute(update(AuditHead.__table__).where(AuditHead.id == 1)
                     .values(seq=seq, hash=prev, journal_seq=number, event_seq=event_seq))
+
+
+def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event_seq: int,
+                             **head: Any) -> None:
+    """PostgreSQL: the entries, the bank events and the new head in one round trip (the
+    head's lock is held from the SELECT above to the commit; every writer queues on it),
+    as data-modifying WITH parts of the entries' INSERT."""
+    events, event_seq = pending_event_rows(session, event_seq)
+    heads = AuditHead.__table__
+    statement = insert(AuditEntry.__table__).values([
+        {**_stored(row), **{name: cast(literal(row[f"{name}_text"], Text()), JSON()) for name in JSON_COLUMNS}}
+        for row in rows
+    ]).add_cte(update(heads).where(heads.c.id == 1).values(**head, event_seq=event_seq)
+               .returning(heads.c.id).cte("new_head"))
+    if events:
+        feed = Event.__table__
+        statement = statement.add_cte(insert(feed).values(events).returning(feed.c.id).cte("new_events"))
+    session.execute(statement)
 
 
 @event.listens_for(Session, "before_commit")

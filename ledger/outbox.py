@@ -19,10 +19,16 @@ PENDING = "events_pending"
 def write_pending_events(session: Session, event_seq: int) -> int:
     """Insert this transaction's events after position ``event_seq``; the caller holds
     the audit head's lock and stores the returned new last position."""
+    rows, event_seq = pending_event_rows(session, event_seq)
+    if rows:
+        session.execute(insert(Event.__table__), rows)
+    return event_seq
+
+
+def pending_event_rows(session: Session, event_seq: int) -> tuple[list[dict[str, Any]], int]:
+    """This transaction's events as rows after position ``event_seq`` (taken from the
+    session: the caller writes them), and the new last position."""
     pending: list[Any] = session.info.pop(PENDING, None) or []
-    if not pending:
-        return event_seq
     rows = [{"public_id": p.public_id, "type": p.type, "bank_id": p.bank_id, "occurred_at": p.occurred_at,
              "data": p.data, "position": event_seq + n} for n, p in enumerate(pending, start=1)]
-    session.execute(insert(Event.__table__), rows)
-    return event_seq + len(pending)
+    return rows, event_seq + len(pending)

@@ -80,6 +80,12 @@ def _hash_run(chain: Chain, data: Sequence[bytes], wanted: set[int]) -> bool:
     openings = b"".join([item[:_PREFIX] for item in data]).decode("latin-1")
     linked = openings == _OPENING.join([chain.head_hash, *digests[:-1]]) + _OPENING
     good = len(data) if linked else _first_bad(chain, data, digests)
+    _advance(chain, digests, good, wanted)
+    return good == len(data)
+
+
+def _advance(chain: Chain, digests: list[str], good: int, wanted: set[int]) -> None:
+    """The first ``good`` of a run's entries verified: move the walk past them."""
     first = chain.last_seq + 1
     for seq in wanted:
         if first <= seq < first + good:
@@ -88,7 +94,6 @@ def _hash_run(chain: Chain, data: Sequence[bytes], wanted: set[int]) -> bool:
         chain.checked += good
         chain.last_seq += good
         chain.head_hash = digests[good - 1]
-    return good == len(data)
 
 
 def _first_bad(chain: Chain, data: Sequence[bytes], digests: list[str]) -> int:
@@ -136,13 +141,8 @@ def walk_stored(batches: Iterable[Sequence[tuple[int, bytes, bytes]]], *, want: 
         elif count < len(rows):
             chain.broken(expected + count, f"entry {expected + count} is missing "
                                            f"(the next entry found is {rows[count][0]})")
-        for seq in wanted:
-            if expected <= seq < expected + good:
-                chain.hashes_at[seq] = digests[seq - expected]
+        _advance(chain, digests, good, wanted)
         if good:
-            chain.checked += good
-            chain.last_seq += good
-            chain.head_hash = digests[good - 1]
             prev = hashes[good - 1]
         if not chain.ok:
             return chain

@@ -413,9 +413,8 @@ def reserve_all(
         if ghost is not None:
             session.expunge(ghost)
         make_transient_to_detached(reservation)  # written above: known, not pending
-        # merge, not add: after a rollback the session may still hold an expired object
-        # under an id the database hands out again.
-        reservations.append(session.merge(reservation, load=False))
+        session.add(reservation)
+        reservations.append(reservation)
     legs = [leg for source, hold, amount in holds for leg in (debit(hold, amount), credit(source, amount))]
     if before_posting is not None:
         before_posting(reservations)

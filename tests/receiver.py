@@ -46,6 +46,8 @@ class Receiver:
     processed: dict[str, dict] = field(default_factory=dict)  # type: ignore[type-arg]
     #: When set, requests wait on ``release`` before answering (a slow receiver).
     hold: bool = False
+    #: Seconds each request takes to answer (a receiver doing some work).
+    delay: float = 0.0
     arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,8 +59,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver(answers: list[int] | None = None, *, hold: bool = False) -> Iterator[Receiver]:
-    state = Receiver(answers=answers or [200], hold=hold)
+def receiver(answers: list[int] | None = None, *, hold: bool = False, delay: float = 0.0) -> Iterator[Receiver]:
+    state = Receiver(answers=answers or [200], hold=hold, delay=delay)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -68,6 +70,7 @@ def receiver(answers: list[int] | None = None, *, hold: bool = False) -> Iterato
             state.arrived.set()
             if state.hold:
                 state.release.wait(30)
+            time.sleep(state.delay)
             status = state.answer()
             if status == 200:
                 with state.lock:

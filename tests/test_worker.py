@@ -148,7 +148,9 @@ def test_sigterm_lets_the_delivery_in_flight_finish(database_url, tmp_path):
 
 @pytest.mark.postgresql
 def test_two_workers_on_postgresql_deliver_500_events_once_each(pg_url, tmp_path):
-    with receiver() as rx:
+    # 10 ms per answer: one worker alone needs 5 s for the 500, longer than the other's
+    # 2 s poll interval, so both take part however fast the machine delivers.
+    with receiver(delay=0.01) as rx:
         _ids, _hook = _world(pg_url, rx.url, n_events=0)
         env = _env(pg_url, tmp_path)
         workers = [_worker(env), _worker(env)]

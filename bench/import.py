@@ -1,7 +1,7 @@
 """Throughput of the bulk loan upload against bare Core inserts of the same rows.
 
     .venv/bin/python bench/import.py [--n 100000] [--db sqlite|postgresql|both] [--repeat 1] [--prefill 0]
-                                     [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                     [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--profile]
 
 Generates a CSV of N loans (GD-KJD example rules, 粤 regions, two loans per borrower,
 each row carrying its borrower's columns so the upload registers the enterprises
@@ -174,6 +174,20 @@ def measure(label: str, backend: str, pg_url: str, data: bytes, n: int, repeat: 
     return bulk_rate, base_rate
 
 
+def profile(backend: str, pg_url: str, data: bytes) -> None:
+    """Where the bulk upload's time goes: one run, sampled by pyinstrument."""
+    from pyinstrument import Profiler
+
+    with scratch_database(backend, "bench_import", admin_url=pg_url) as engine:
+        bank_id = build_world(engine)
+        gc.collect()
+        profiler = Profiler(interval=0.0005)
+        with profiler:
+            run_bulk(engine, data, bank_id)
+    print(f"--- {backend}")
+    print(profiler.output_text(unicode=True, show_all=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="loans in the generated CSV (default 100000)")
@@ -182,6 +196,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--prefill", type=int, default=0,
                         help="loans already in the book before the upload (written in bulk, not timed)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of measuring: one bulk upload under pyinstrument, its call tree printed")
     parser.add_argument("--pg-url", default=DEFAULT_PG,
                         help="a database on the server to benchmark on (bench_import is created beside it)")
     args = parser.parse_args()
@@ -189,6 +205,10 @@ def main() -> None:
     data = make_csv(args.n, args.seed)
     print(f"{args.n:,} loans, {len(data) / 1e6:.1f} MB of CSV generated in {time.perf_counter() - start:.1f} s"
           + (f"; uploaded into a book of {args.prefill:,} loans" if args.prefill else ""))
+    if args.profile:
+        for backend in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+            profile(backend, args.pg_url, data)
+        return
     if args.db in ("sqlite", "both"):
         measure("SQLite", "sqlite", args.pg_url, data, args.n, args.repeat, args.prefill)
     if args.db in ("postgresql", "both"):

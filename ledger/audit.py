@@ -28,7 +28,7 @@ from .pending import scope_to_savepoints
 from .outbox import pending_event_rows, write_pending_events
 
 __all__ = ["GENESIS_HASH", "canonical_json", "entry_hash", "utc_text", "record", "bind_journal", "entry_row",
-           "insert_entries"]
+           "entry_text", "image_text", "insert_entries"]
 
 _PENDING = "audit_pending"
 #: Marks a journal transaction (not an entry) in the pending list.
@@ -45,15 +45,55 @@ def _fields(seq: int, occurred_at: datetime, actor: str, action: str, entity_typ
 JSON_COLUMNS = ("before", "after", "journal")
 
 
+_quote = json.encoder.encode_basestring  # the canonical encoder's string form (ensure_ascii off)
+_NULL = "null"
+
+
+def entry_text(seq: int, occurred_at: str, actor: str, action: str, entity_type: str, entity_id: str,
+               before_text: str, after_text: str, journal_text: str = _NULL) -> str:
+    """``canonical_json(entry_fields(...))`` from the images already encoded: the fields'
+    keys in sorted order around the texts as they are (a bulk upload's after-image is
+    encoded once, not again inside the entry). ``journal_text`` "null" leaves the key
+    out, as :func:`entry_fields` does for an empty journal."""
+    journal = "" if journal_text == _NULL else f',"journal":{journal_text}'
+    return (f'{{"action":{_quote(action)},"actor":{_quote(actor)},"after":{after_text},"before":{before_text},'
+            f'"entity_id":{_quote(entity_id)},"entity_type":{_quote(entity_type)}{journal},'
+            f'"occurred_at":{_quote(occurred_at)},"seq":{int(seq)}}}')
+
+
+def image_text(image: Any) -> str:
+    """An entry's before/after image as the canonical text that is hashed and stored.
+
+    What is hashed must be what the database hands back, re-encoded: JSON turns every
+    key into a string, so an image keyed otherwise goes once through its JSON form
+    (string keys sort differently from numbers). Images are keyed by names (the
+    services build them from literals); their values are encoded once, here."""
+    if image is None:
+        return _NULL
+    if type(image) is dict and all(type(key) is str for key in image):
+        return canonical_json(image)
+    return canonical_json(json.loads(canonical_json(image)))
+
+
+def _row(seq: int, occurred_at: datetime, moment: str, prev_hash: str, *, actor: str, action: str,
+         entity_type: str, entity_id: str, before_text: str, after_text: str, journal_text: str) -> dict[str, Any]:
+    """An audit_entries row with its JSON columns as their canonical text."""
+    text = entry_text(seq, moment, actor, action, entity_type, entity_id, before_text, after_text, journal_text)
+    return dict(seq=seq, occurred_at=occurred_at, actor=actor, action=action, entity_type=entity_type,
+                entity_id=entity_id, before=before_text, after=after_text, journal=journal_text, prev_hash=prev_hash,
+                hash=hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest(), canonical=text)
+
+
 def entry_row(seq: int, occurred_at: datetime, prev_hash: str, *, actor: str, action: str, entity_type: str,
               entity_id: str, before: Any, after: Any, journal: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """An audit_entries row for :func:`insert_entries`: its canonical text, hashed after
     ``prev_hash``, and the same content in the columns."""
-    text = canonical_json(_fields(seq, occurred_at, actor, action, entity_type, entity_id, before, after, journal))
-    return dict(seq=seq, occurred_at=occurred_at, actor=actor, action=action, entity_type=entity_type,
-                entity_id=entity_id, before_text=canonical_json(before), after_text=canonical_json(after),
-                journal_text=canonical_json(journal or None), prev_hash=prev_hash,
-                hash=hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest(), canonical=text)
+    row = _row(seq, occurred_at, utc_text(occurred_at), prev_hash, actor=actor, action=action,
+               entity_type=entity_type, entity_id=entity_id, before_text=canonical_json(before),
+               after_text=canonical_json(after), journal_text=canonical_json(journal or None))
+    for name in JSON_COLUMNS:
+        row[f"{name}_text"] = row.pop(name)
+    return row
 
 
 def insert_entries(dialect: str) -> Insert:
@@ -66,12 +106,12 @@ def insert_entries(dialect: str) -> Insert:
     return insert(AuditEntry.__table__).values(values)
 
 
-def _stored(row: dict[str, Any]) -> dict[str, Any]:
-    """An :func:`entry_row` row with its JSON columns under their own names (as text)."""
-    stored = {name: value for name, value in row.items() if not name.endswith("_text")}
+def _with_text_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`_row` with its JSON columns' texts under the names :func:`insert_entries` binds."""
+    keyed = {name: value for name, value in row.items() if name not in JSON_COLUMNS}
     for name in JSON_COLUMNS:
-        stored[name] = row[f"{name}_text"]
-    return stored
+        keyed[f"{name}_text"] = row[name]
+    return keyed
 
 
 def record(
@@ -85,12 +125,11 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Queue an audit entry for this unit of work (written at commit)."""
-    # Round-trip through canonical JSON so what we hash is what the database returns.
-    plain_before = json.loads(canonical_json(before)) if before is not None else None
-    plain_after = json.loads(canonical_json(after)) if after is not None else None
+    # Encoded now, once: the text is the column's content and goes into the hashed text
+    # as it is (entry_text).
     session.info.setdefault(_PENDING, []).append(
         dict(actor=actor, action=action, entity_type=entity_type, entity_id=str(entity_id),
-             before=plain_before, after=plain_after)
+             before_text=image_text(before), after_text=image_text(after))
     )
 
 
@@ -121,7 +160,7 @@ def _group(pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dic
             groups[-1][1].extend(waiting)
         else:
             groups.append((dict(actor="system", action="journal.post", entity_type="journal",
-                                entity_id=waiting[0]["id"], before=None, after=None), waiting))
+                                entity_id=waiting[0]["id"], before_text=_NULL, after_text=_NULL), waiting))
     return groups
 
 
@@ -138,25 +177,31 @@ def write_pending(session: Session) -> None:
         .where(AuditHead.id == 1).with_for_update()
     ).one()
     seq, prev, number = int(head.seq), head.hash, int(head.journal_seq)
+    # One moment for the commit's entries: they take effect together, with the commit.
+    occurred_at = utcnow()
+    moment = utc_text(occurred_at)
     rows = []
     for item, covered in _group(pending):
         seq += 1
-        journal = []
-        for txn in covered:
-            number += 1
-            journal.append({"n": number, **txn})
-        row = entry_row(seq, utcnow(), prev, **item, journal=journal)
+        journal_text = _NULL
+        if covered:
+            journal = []
+            for txn in covered:
+                number += 1
+                journal.append({"n": number, **txn})
+            journal_text = canonical_json(journal)
+        row = _row(seq, occurred_at, moment, prev, **item, journal_text=journal_text)
         rows.append(row)
         prev = row["hash"]
     if len(rows) >= BULK_MIN_ROWS:
         # A bulk upload's hundreds of entries: COPY on PostgreSQL, the driver's
         # executemany on SQLite, the JSON columns as their canonical text all the same.
-        insert_rows(session, AuditEntry.__table__, [_stored(row) for row in rows], json_text=JSON_COLUMNS)
+        insert_rows(session, AuditEntry.__table__, rows, json_text=JSON_COLUMNS)
     elif session.get_bind().dialect.name == "postgresql":
         _append_in_one_statement(session, rows, int(head.event_seq), seq=seq, hash=prev, journal_seq=number)
         return
     else:
-        session.execute(insert_entries(session.get_bind().dialect.name), rows)
+        session.execute(insert_entries(session.get_bind().dialect.name), [_with_text_keys(row) for row in rows])
     # The bank events of this transaction are written in the same critical section,
     # so their feed positions follow commit order too (ledger.events).
     event_seq = write_pending_events(session, int(head.event_seq))
@@ -172,7 +217,7 @@ def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event
     events, event_seq = pending_event_rows(session, event_seq)
     heads = AuditHead.__table__
     statement = insert(AuditEntry.__table__).values([
-        {**_stored(row), **{name: cast(literal(row[f"{name}_text"], Text()), JSON()) for name in JSON_COLUMNS}}
+        {**row, **{name: cast(literal(row[name], Text()), JSON()) for name in JSON_COLUMNS}}
         for row in rows
     ]).add_cte(update(heads).where(heads.c.id == 1).values(**head, event_seq=event_seq)
                .returning(heads.c.id).cte("new_head"))

@@ -376,14 +376,22 @@ def _exception_errors(exc: DomainError) -> list[dict[str, str]]:
     return [{"field": "", "code": exc.code, "message": exc.message}]
 
 
-def _plan_row(registrar: Registrar, parsed: ParsedRow) -> tuple[str | None, Any, list[dict[str, str]]]:
-    """Plan one row (its enterprise, then its loan) whole or not at all."""
+def _plan_row(registrar: Registrar, parsed: ParsedRow, checked: dict[tuple[Any, ...], Any] | None = None,
+              ) -> tuple[str | None, Any, list[dict[str, str]]]:
+    """Plan one row (its enterprise, then its loan) whole or not at all. ``checked``:
+    the batch's enterprise checks by their columns — a borrower's rows repeat them."""
     assert parsed.request is not None
     mark = registrar.mark()
     errors: list[dict[str, str]] = []
     enterprise_failed = False
     if parsed.enterprise is not None:
-        data, problems = check_enterprise(**parsed.enterprise, allowed=registrar.enterprises.allowed_categories)
+        fields = parsed.enterprise
+        key = (fields["credit_code"], fields["name"], fields["region"], tuple(fields["categories"]))
+        if checked is None or (found := checked.get(key)) is None:
+            found = check_enterprise(**parsed.enterprise, allowed=registrar.enterprises.allowed_categories)
+            if checked is not None:
+                checked[key] = found
+        data, problems = found
         if data is None:
             errors += _error_dicts(problems)
             enterprise_failed = True
@@ -472,11 +480,12 @@ def _import_batch(session: Session, registrar: Registrar, batch: Sequence[Parsed
     registrar.preload([p.request for p in good if p.request is not None],
                       [creditcode.normalise(p.enterprise["credit_code"]) for p in good if p.enterprise])
     results: list[RowReport | tuple[ParsedRow, str, Any]] = []
+    checked: dict[tuple[Any, ...], Any] = {}
     for parsed in batch:
         if parsed.request is None:
             results.append(_failed(parsed, _error_dicts(parsed.errors)))
             continue
-        status, outcome, errors = _plan_row(registrar, parsed)
+        status, outcome, errors = _plan_row(registrar, parsed, checked)
         results.append(_failed(parsed, errors) if errors else (parsed, status or "error", outcome))
     try:
         with session.begin_nested():

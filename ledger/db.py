@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Engine, create_engine, event, func, select
+from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,9 +146,15 @@ def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]], *, jso
 
 
 def _memoised(type_: Any, process: Any) -> Any:
-    """SQLite's date and datetime conversions (string formatting, ~2 µs each) done once
-    per distinct value: a batch's rows share their created_at, occurred_at and
-    registration day, and their loans' dates come from a few hundred days."""
+    """A column's conversion done once per distinct value of one insert_rows call.
+
+    SQLite's date and datetime conversions are string formatting (~2 µs each): a
+    batch's rows share their created_at, occurred_at and registration day, and their
+    loans' dates come from a few hundred days. JSON values are encoded once per object:
+    a borrower's loans carry the same categories (lists are unhashable, so by identity —
+    sound while the call's rows, which hold them, are alive)."""
+    if isinstance(type_, JSON):
+        return _by_identity(process)
     if not isinstance(type_, (Date, DateTime)):
         return process
     done: dict[Any, Any] = {}
@@ -162,21 +168,33 @@ def _memoised(type_: Any, process: Any) -> Any:
     return convert
 
 
+def _by_identity(process: Any) -> Any:
+    done: dict[int, Any] = {}
+
+    def convert(value: Any) -> Any:
+        converted = done.get(id(value), done)
+        if converted is done:
+            done[id(value)] = converted = process(value)
+        return converted
+
+    return convert
+
+
 def _copy_writer(table: Any, names: list[str], json_text: Sequence[str]) -> Any:
-    """write(copy, values): one COPY row, JSON columns wrapped for psycopg (those in
-    ``json_text`` go as the text they are: COPY's text format parses it as json)."""
-    from psycopg.types.json import Json
-    from sqlalchemy import JSON
+    """write(copy, values): one COPY row, JSON columns encoded as psycopg's Json would
+    (json.dumps; once per object, see :func:`_memoised`) and sent as text — COPY's text
+    format parses it as json; those in ``json_text`` are that text already."""
+    import json
 
     # A JSON column's None is JSON null unless the type says SQL NULL, as Core writes it.
-    as_json = [i for i, name in enumerate(names) if name not in json_text
+    as_json = [(i, _by_identity(json.dumps)) for i, name in enumerate(names) if name not in json_text
                and isinstance(table.c[name].type, JSON) and not table.c[name].type.none_as_null]
     if not as_json:
         return lambda copy, values: copy.write_row(values)
 
     def write(copy: Any, values: list[Any]) -> None:
-        for i in as_json:
-            values[i] = Json(values[i])
+        for i, encode in as_json:
+            values[i] = encode(values[i])
         copy.write_row(values)
 
     return write

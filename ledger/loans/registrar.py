@@ -310,7 +310,8 @@ class Registrar:
             rows.append({
                 "bank_id": self.bank_id, "external_id": req.external_id, "scheme_id": p.scheme.id,
                 "rule_version_id": p.version.row_id, "enterprise_id": enterprise.id,
-                "region": enterprise.data.region, "categories": list(enterprise.data.categories),
+                # The enterprise's own tuple: its loans' rows share it, so it is encoded once.
+                "region": enterprise.data.region, "categories": enterprise.data.categories,
                 "principal": req.principal, "outstanding": req.principal, "disbursed_on": req.disbursed_on,
                 "maturity_on": req.maturity_on, "interest_rate": req.interest_rate,
                 "collateral_type": req.collateral_type, "status": "active", "registered_on": self.today,

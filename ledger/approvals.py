@@ -10,7 +10,9 @@ last part of a cap queue instead of both taking it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 from sqlalchemy import bindparam, extract, func, select, true
 from sqlalchemy.orm import Session
@@ -33,7 +35,8 @@ from .claims import (
     transition,
 )
 from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
-from .loans.npl import npl_ratio
+from .loans.book import bank_figure_queries
+from .loans.npl import ratio_of
 from .models import Bank, Claim, Enterprise, Reservation, User
 from .models.base import utcnow
 from .portfolio import apply_portfolio_cap
@@ -52,15 +55,30 @@ def bank_annual_approved(session: Session, claim: Claim, year: int) -> int:
     return int(session.scalar(_bank_annual_query(claim, year)) or 0)
 
 
-def _caps_used(session: Session, claim: Claim, year: int, *, enterprise: bool, bank: bool) -> tuple[int, int]:
-    """What the enterprise's and the bank's annual cap have used (other claims), the
-    ones asked for read in one query."""
-    parts = ([enterprise_compensated_query(claim.loan, exclude_claim=claim.id)] if enterprise else []) + (
-        [_bank_annual_query(claim, year)] if bank else [])
-    if not parts:
-        return 0, 0
-    row = iter(session.execute(select(*(part.scalar_subquery() for part in parts))).one())
-    return (int(next(row) or 0) if enterprise else 0), (int(next(row) or 0) if bank else 0)
+@dataclass(frozen=True)
+class _Figures:
+    """What an approval decides by, from other claims and the bank's loan book."""
+
+    #: The bank's NPL ratio in the scheme (0 when not asked for).
+    npl_ratio: Fraction
+    #: What the enterprise's and the bank's annual cap have used (other claims).
+    enterprise_used: int
+    bank_used: int
+
+
+def _approval_figures(session: Session, claim: Claim, year: int, *, npl: bool, enterprise: bool,
+                      bank: bool) -> _Figures:
+    """The figures asked for, read in one query (every part is a scalar sub-query)."""
+    parts = {}
+    if npl:
+        parts["bad"], parts["outstanding"] = bank_figure_queries(claim.bank_id, claim.scheme_id)
+    if enterprise:
+        parts["enterprise"] = enterprise_compensated_query(claim.loan, exclude_claim=claim.id).scalar_subquery()
+    if bank:
+        parts["bank"] = _bank_annual_query(claim, year).scalar_subquery()
+    row = dict(zip(parts, session.execute(select(*parts.values())).one(), strict=True)) if parts else {}
+    return _Figures(npl_ratio=ratio_of(int(row.get("bad") or 0), int(row.get("outstanding") or 0)),
+                    enterprise_used=int(row.get("enterprise") or 0), bank_used=int(row.get("bank") or 0))
 
 
 def lock_caps(session: Session, claim: Claim) -> None:
@@ -86,12 +104,9 @@ _LOCK_CAPS = (
 )
 
 
-def _check_suspension(session: Session, claim: Claim, ruleset: rules.RuleSet) -> None:
+def _check_suspension(ruleset: rules.RuleSet, ratio: Fraction) -> None:
     threshold = ruleset.pool.npl_suspend_compensation
-    if threshold is None:
-        return
-    ratio = npl_ratio(session, claim.bank_id, claim.scheme_id)
-    if ratio > threshold:
+    if threshold is not None and ratio > threshold:
         raise InvalidTransition(
             f"The bank's NPL ratio in this scheme is {rules.money.ratio_text(ratio)}, above "
             f"npl_suspend_compensation {threshold}: its claims cannot be approved now.",
@@ -109,16 +124,19 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
     check_state(claim, allowed_from=["reviewed"], action="approve")
     lock_caps(session, claim)
     ruleset = schemes.ruleset_of(claim.loan.rule_version)
-    _check_suspension(session, claim, ruleset)
+    caps = ruleset.claims
+    figures = _approval_figures(session, claim, today.year, npl=ruleset.pool.npl_suspend_compensation is not None,
+                                enterprise=caps.per_enterprise_cap is not None,
+                                bank=caps.per_bank_annual_cap is not None)
+    _check_suspension(ruleset, figures.npl_ratio)
 
     decision = stored_decision(claim)
-    caps = ruleset.claims
-    enterprise_used, bank_used = _caps_used(session, claim, today.year, enterprise=caps.per_enterprise_cap is not None,
-                                            bank=caps.per_bank_annual_cap is not None)
     if caps.per_enterprise_cap is not None:
-        decision = rules.limit_to(decision, max(0, caps.per_enterprise_cap - enterprise_used), "per_enterprise_cap")
+        decision = rules.limit_to(decision, max(0, caps.per_enterprise_cap - figures.enterprise_used),
+                                  "per_enterprise_cap")
     if caps.per_bank_annual_cap is not None:
-        decision = rules.limit_to(decision, max(0, caps.per_bank_annual_cap - bank_used), "per_bank_annual_cap")
+        decision = rules.limit_to(decision, max(0, caps.per_bank_annual_cap - figures.bank_used),
+                                  "per_bank_annual_cap")
     decision = apply_portfolio_cap(session, claim, decision, ruleset)
     if decision.compensation == 0:
         raise InvalidTransition("Nothing is left of the caps for this claim: approve nothing, reject it instead.",

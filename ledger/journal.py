@@ -203,35 +203,26 @@ _LAST_DAYS = "ledger_account_last_days"
 def _move_closings(session: Session, deltas: dict[int, int], balances: dict[int, int], day: date) -> None:
     """Keep ``account_days`` (the closing balance per account and business day) in step.
 
-    The balance UPDATE also moved each account's ``last_day`` forward and returned it.
-    Where it is this movement's day, no later day exists and the day's closing *is* the
-    new balance: one upsert for all such accounts (the common case, a movement dated
-    today). A movement dated before an account's ``last_day`` moves the closing of its
-    day and of every later day, adding its day's row from the closing of the latest
-    earlier day. The account rows are locked by the balance UPDATE until commit, so no
-    concurrent writer touches the same accounts' days.
+    The balance UPDATE also moved each account's ``last_day`` forward and returned it;
+    its trigger (``accounts_day_closing``, migration 0016) set that day's closing to
+    the new balance. So a movement dated on an account's ``last_day`` (the common
+    case, dated today) needs nothing more here. A back-dated one also moves the
+    closing of its day and of every later day before ``last_day``, adding its day's
+    row from the closing of the latest earlier day. The account rows are locked by
+    the balance UPDATE until commit, so no concurrent writer touches the same
+    accounts' days.
     """
     last_days = session.info.get(_LAST_DAYS, {})
-    forward = [account_id for account_id in balances if last_days.get(account_id) == day]
-    if forward:
-        # The engine's own dialect is loaded already; importing the other one at the
-        # top would cost every command's start-up a tenth of a second.
-        if session.get_bind().dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        upsert = dialect_insert(_account_days).values(
-            [{"account_id": account_id, "day": day, "closing": balances[account_id]} for account_id in forward])
-        session.execute(upsert.on_conflict_do_update(index_elements=["account_id", "day"],
-                                                     set_={"closing": upsert.excluded.closing}))
-    back = [account_id for account_id in balances if account_id not in forward and deltas[account_id]]
+    back = [account_id for account_id in balances if last_days.get(account_id) != day and deltas[account_id]]
     if not back:
         return
     delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in back},
                  value=_account_days.c.account_id)
     hit = session.execute(
         update(_account_days)
-        .where(_account_days.c.account_id.in_(back), _account_days.c.day >= day)
+        .where(_account_days.c.account_id.in_(back), _account_days.c.day >= day,
+               _account_days.c.day < case({account_id: literal(last_days[account_id])
+                                            for account_id in back}, value=_account_days.c.account_id))
         .values(closing=_account_days.c.closing + delta)
         .returning(_account_days.c.account_id, _account_days.c.day)
     ).all()

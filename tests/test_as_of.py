@@ -118,3 +118,27 @@ def test_verify_names_a_day_closing_that_disagrees_with_the_postings(make_subfun
     session.commit()
     result = verification.run(session, only={"day_closings"}).first("day_closings")
     assert not result.ok and "2026-03-10" in result.problem
+
+
+def test_day_closings_follow_movements_recorded_out_of_date_order(make_subfund, session):
+    """The latest day's closing is kept by the balance UPDATE's trigger, earlier days by
+    the journal: movements dated on, after and before each account's latest day, on one
+    account and on several at once (the id-ordered multi-account UPDATE), all agree
+    with the closings re-derived from the postings."""
+    from ledger import journal
+    from ledger.asof import check_closings
+
+    make_subfund("GD-PROV", 1_000_000_00)
+    make_subfund("CITY-440700", 500_000_00)
+    for fen, on, ref in [(100_00, date(2026, 4, 20), "A"), (200_00, date(2026, 3, 10), "B"),
+                         (300_00, date(2026, 4, 20), "C"), (400_00, date(2026, 2, 1), "D"),
+                         (500_00, date(2026, 5, 1), "E"), (600_00, date(2026, 3, 10), "F")]:
+        contribute(session, "GD-PROV", fen, on, ref)
+    available = {code: journal.get_account(session, f"subfund:{code}:available") for code in ("GD-PROV", "CITY-440700")}
+    for fen, on in [(50_00, date(2026, 3, 1)), (70_00, date(2026, 5, 1)), (90_00, date(2026, 6, 1)),
+                    (30_00, date(2026, 1, 20))]:
+        journal.post_transaction(session, kind="transfer", effective_on=on,
+                                 legs=[journal.credit(available["GD-PROV"], fen),
+                                       journal.debit(available["CITY-440700"], fen)])
+        session.commit()
+    assert check_closings(session) == []

@@ -32,7 +32,7 @@ from sqlalchemy import event
 
 from .helpers import bearer
 
-BUDGET = 35
+BUDGET = 32
 
 
 class StatementLog:

@@ -52,11 +52,16 @@ def scheme_figures(session: Session, scheme_id: int, bank_id: int) -> tuple[int,
 
 def bank_figures(session: Session, bank_id: int, scheme_id: int) -> tuple[int, int]:
     """(non-performing outstanding, all outstanding) of a bank in a scheme, in fen."""
-    row = session.execute(
-        select(_totals.c.npl_outstanding, _totals.c.book_outstanding)
-        .where(_totals.c.scheme_id == scheme_id, _totals.c.bank_id == bank_id)
-    ).first()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    row = session.execute(select(*bank_figure_queries(bank_id, scheme_id))).one()
+    return int(row[0]), int(row[1])
+
+
+def bank_figure_queries(bank_id: int, scheme_id: int) -> tuple[Any, Any]:
+    """``bank_figures`` as two scalar sub-queries (0 for a bank with no loan in the
+    scheme), for a caller that reads them with other figures in one statement."""
+    where = (_totals.c.scheme_id == scheme_id, _totals.c.bank_id == bank_id)
+    return tuple(func.coalesce(select(column).where(*where).scalar_subquery(), 0)  # type: ignore[return-value]
+                 for column in (_totals.c.npl_outstanding, _totals.c.book_outstanding))
 
 
 def scheme_exposure(session: Session, scheme_id: int) -> int:

@@ -26,7 +26,11 @@ def npl_figures(session: Session, bank_id: int, scheme_id: int) -> tuple[int, in
 
 def npl_ratio(session: Session, bank_id: int, scheme_id: int) -> Fraction:
     """The bank's NPL ratio in the scheme, exact (see the module doc for the definition)."""
-    bad, outstanding = npl_figures(session, bank_id, scheme_id)
+    return ratio_of(*npl_figures(session, bank_id, scheme_id))
+
+
+def ratio_of(bad: int, outstanding: int) -> Fraction:
+    """Non-performing over outstanding, exact; 0 for an empty book."""
     return Fraction(bad, outstanding) if outstanding else Fraction(0)
 
 

@@ -212,3 +212,40 @@ def drop_loan_book_totals_follow() -> None:
         op.execute("DROP FUNCTION IF EXISTS loan_book_totals_follow()")
     else:
         op.execute("DROP TRIGGER IF EXISTS loans_book_totals")
+
+
+def account_days_follow() -> None:
+    """Keep an account's latest day closing equal to its balance.
+
+    The journal's balance UPDATE always sets ``last_day`` (never earlier than it was),
+    and no posting is dated after an account's ``last_day``: so after every such
+    UPDATE the closing of ``last_day`` *is* the new balance, for a movement dated
+    then and for a back-dated one alike (the journal moves the earlier days' closings
+    of a back-dated movement itself). ``UPDATE OF last_day``: a statement that sets the
+    balance alone (a repair, a test corrupting it) leaves the closings to the journal.
+    """
+    upsert = ("INSERT INTO account_days (account_id, day, closing) VALUES (NEW.id, NEW.last_day, NEW.balance) "
+              "ON CONFLICT (account_id, day) DO UPDATE SET closing = excluded.closing;")
+    if _dialect() == "postgresql":
+        op.execute(
+            f"""
+            CREATE FUNCTION account_days_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              {upsert}
+              RETURN NULL;
+            END $$;
+            """
+        )
+        op.execute("CREATE TRIGGER accounts_day_closing AFTER UPDATE OF last_day ON accounts FOR EACH ROW "
+                   "WHEN (NEW.last_day IS NOT NULL) EXECUTE FUNCTION account_days_follow()")
+    else:
+        op.execute(f"CREATE TRIGGER accounts_day_closing AFTER UPDATE OF last_day ON accounts "
+                   f"WHEN NEW.last_day IS NOT NULL BEGIN {upsert} END")
+
+
+def drop_account_days_follow() -> None:
+    if _dialect() == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS accounts_day_closing ON accounts")
+        op.execute("DROP FUNCTION IF EXISTS account_days_follow()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS accounts_day_closing")

@@ -250,10 +250,11 @@ def claim_dict(claim: Claim) -> dict:  # type: ignore[type-arg]
     }
 
 
-def _claim(claim_id: int, *, for_approval: bool = False) -> Claim:
-    """The caller's view of a claim; locked for the rest of the request when it will change it."""
+def _claim(claim_id: int, *, for_approval: bool = False, accounts: bool = False) -> Claim:
+    """The caller's view of a claim; locked for the rest of the request when it will change it
+    (with its payer lines' accounts when it will move money)."""
     return claims.get_claim(db.session(), claim_id, bank_id=bank_id_of_caller(), lock=request.method != "GET",
-                            for_approval=for_approval)
+                            for_approval=for_approval, accounts=accounts)
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ class Approve(MethodView):
 
         409 ``insufficient_funds`` names the sub-fund and the shortfall; nothing is reserved then.
         """
-        claim = _claim(claim_id, for_approval=True)
+        claim = _claim(claim_id, for_approval=True, accounts=True)
         approvals.approve_claim(db.session(), claim, approver=current_user(), today=context.today(), **data)
         db.commit()  # the answer is built from what the request holds
         return claim_dict(claim)
@@ -364,7 +365,7 @@ class Pay(MethodView):
     @blp.response(200, ClaimOut)
     def post(self, data, claim_id: int):  # type: ignore[no-untyped-def]
         """Record the payment of an approved claim; the same reference again changes nothing."""
-        claim = _claim(claim_id)
+        claim = _claim(claim_id, accounts=True)
         approvals.pay_claim(db.session(), claim, actor=actor_name(), today=context.today(), **data)
         db.commit()  # the answer is built from what the request holds
         return claim_dict(claim)

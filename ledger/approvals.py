@@ -37,7 +37,7 @@ from .claims import (
 from .errors import InsufficientFunds, InvalidTransition, ValidationFailed
 from .loans.book import bank_figure_queries
 from .loans.npl import ratio_of
-from .models import Bank, Claim, Enterprise, Reservation, User
+from .models import Account, Bank, Claim, ClaimPayerLine, Enterprise, Reservation, User
 from .models.base import utcnow
 from .portfolio import apply_portfolio_cap
 from .subfunds import subfund_accounts
@@ -158,7 +158,7 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
                values={"approver_id": approver.id, "approved_at": utcnow(), "approved_on": today,
                        "decision_reason": reason, "approved_amount": decision.compensation})
     lines = sorted((line for line in claim.payer_lines if line.amount), key=lambda line: line.subfund_code)
-    accounts = subfund_accounts(session, {line.subfund_code for line in lines}, ("available", "reserved"))
+    accounts = _accounts_of(lines)
     for line in lines:
         if (line.subfund_code, "available") not in accounts:
             raise InvalidTransition(f"Payer sub-fund {line.subfund_code} does not exist.",
@@ -190,6 +190,17 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
                                   for line in sorted(claim.payer_lines, key=lambda line: line.position)]})
     events.claim_event(session, claim, "claim.approved", reason=reason)
     return claim
+
+
+def _accounts_of(lines: list[ClaimPayerLine]) -> dict[tuple[str, str], Account]:
+    """The payer lines' sub-fund accounts (``ClaimPayerLine.accounts``, loaded with the
+    claim by approval and payment) by ``(sub-fund code, purpose)``."""
+    keyed: dict[tuple[str, str], Account] = {}
+    for line in lines:
+        for account in line.accounts:
+            _, code, purpose = account.code.split(":", 2)
+            keyed[code, purpose] = account
+    return keyed
 
 
 def reject_claim(session: Session, claim: Claim, *, approver: User, reason: str, today: date) -> Claim:
@@ -229,13 +240,10 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
                values={"payment_reference": payment_reference, "paid_on": paid_on})
     lines = sorted((line for line in claim.payer_lines if line.reservation_id is not None),
                    key=lambda line: line.subfund_code)
-    codes = {line.subfund_code for line in lines}
-    # Everything the payout touches in one query: the sub-funds' accounts with the
-    # bank's clawback debts to them (the reservations came
-    # with the claim's lines).
-    accounts = subfund_accounts(session, codes, ("available", "reserved", "paid"),
-                                also=[debt_code(bank, code) for code in codes])
-    debts = {key[1]: account for key, account in accounts.items() if key[0] == ""}
+    accounts = _accounts_of(lines)
+    # What the bank owes the payers after clawbacks (absent until one happened).
+    debts = {key[1]: account for key, account in subfund_accounts(
+        session, (), (), also=[debt_code(bank, line.subfund_code) for line in lines]).items()}
     offsets: dict[str, str] = {}
     extra = []
     for line in lines:

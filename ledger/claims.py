@@ -43,6 +43,9 @@ _CLAIM = select(Claim).where(Claim.id == bindparam("claim_id")).options(
     joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.reservation),
     joinedload(Claim.history), undefer(Claim.reviewer_name), undefer(Claim.approver_name))
 _FRESH_CLAIM = _CLAIM.execution_options(populate_existing=True)
+#: For approval and payment: also the accounts each payer line moves.
+_FRESH_CLAIM_AND_ACCOUNTS = _FRESH_CLAIM.options(
+    joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.accounts))
 #: The row lock alone. A locking SELECT that also joined the lines would, after waiting
 #: for a concurrent transition, see the claim's new row but the lines as they were before
 #: it (READ COMMITTED re-reads only the locked row): so lock first, then read everything.
@@ -62,20 +65,22 @@ CAPS_LOCKED = "claims_caps_locked"
 
 
 def get_claim(session: Session, claim_id: int, *, bank_id: int | None = None, lock: bool = False,
-              for_approval: bool = False) -> Claim:
+              for_approval: bool = False, accounts: bool = False) -> Claim:
     """The claim, or 404 — also when it belongs to another bank (never confirm it exists).
 
     ``lock`` takes the row lock before anything is decided from the claim's state:
     a withdrawal deciding whether to release reservations must not read "reviewed"
     while a concurrent approval is turning it into "approved". ``for_approval`` takes
     the approval's bank and enterprise locks with it. SQLite's writer lock (BEGIN
-    IMMEDIATE) already serialises every writer: nothing to lock there.
+    IMMEDIATE) already serialises every writer: nothing to lock there. ``accounts``
+    (with ``lock``) loads each payer line's accounts with it, for approval and payment.
     """
     if lock and session.get_bind().dialect.name != "sqlite":
         if session.execute(_LOCK_FOR_APPROVAL if for_approval else _LOCK_CLAIM,
                            {"claim_id": claim_id}).first() is not None and for_approval:
             session.info.setdefault(CAPS_LOCKED, set()).add(claim_id)
-    claim = session.execute(_FRESH_CLAIM if lock else _CLAIM, {"claim_id": claim_id}).unique().scalar_one_or_none()
+    query = (_FRESH_CLAIM_AND_ACCOUNTS if accounts else _FRESH_CLAIM) if lock else _CLAIM
+    claim = session.execute(query, {"claim_id": claim_id}).unique().scalar_one_or_none()
     if claim is None or (bank_id is not None and claim.bank_id != bank_id):
         raise NotFound(f"No claim {claim_id}.", code="claim_not_found")
     return claim

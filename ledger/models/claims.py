@@ -3,12 +3,12 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, select
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, literal, or_, select
+from sqlalchemy.orm import Mapped, column_property, foreign, mapped_column, relationship, remote
 
 from .auth import Bank, User
 from .base import Base, utcnow
-from .journal import Reservation
+from .journal import Account, Reservation
 from .loans import Loan
 
 CLAIM_STATUSES = ("submitted", "returned", "reviewed", "approved", "paid", "rejected", "withdrawn")
@@ -166,6 +166,21 @@ Claim.reviewer_name = column_property(
     select(User.name).where(User.id == Claim.reviewer_id).correlate_except(User).scalar_subquery(), deferred=True)
 Claim.approver_name = column_property(
     select(User.name).where(User.id == Claim.approver_id).correlate_except(User).scalar_subquery(), deferred=True)
+
+
+
+def _payout_accounts() -> Any:
+    """A payer line's sub-fund accounts that approval and payment move (available,
+    reserved, paid), found by their codes: one index probe each."""
+    codes = [literal("subfund:") + ClaimPayerLine.subfund_code + literal(f":{purpose}")
+             for purpose in ("available", "reserved", "paid")]
+    return relationship(Account, primaryjoin=or_(*(remote(Account.code) == foreign(code) for code in codes)),
+                        uselist=True, viewonly=True)
+
+
+#: Read by approval and payment, which load them with the lines (ledger.claims.get_claim
+#: ``accounts=True``) instead of looking the accounts up in a query of their own.
+ClaimPayerLine.accounts = _payout_accounts()
 
 
 class IdempotencyRecord(Base):

@@ -192,6 +192,17 @@ def approve_claim(session: Session, claim: Claim, *, approver: User, today: date
     return claim
 
 
+def _closed_periods(claim: Claim) -> dict[str, tuple[date, str]] | None:
+    """The payers' and the bank's closed periods when they came with the claim
+    (``get_claim(accounts=True)``), as ``movement_dates.closed_periods`` answers; else None."""
+    loaded = [line.__dict__ for line in claim.payer_lines] + [claim.bank.__dict__]
+    if any("closed_until" not in values for values in loaded):
+        return None
+    rows = [("subfund", line.subfund_code, line.closed_until) for line in claim.payer_lines]
+    rows.append(("bank", claim.bank.code, claim.bank.closed_until))
+    return movement_dates.latest_closed(row for row in rows if row[2] is not None)
+
+
 def _accounts_of(lines: list[ClaimPayerLine]) -> dict[tuple[str, str], Account]:
     """The payer lines' sub-fund accounts (``ClaimPayerLine.accounts``, loaded with the
     claim by approval and payment) by ``(sub-fund code, purpose)``."""
@@ -234,7 +245,7 @@ def pay_claim(session: Session, claim: Claim, *, actor: str, payment_reference: 
             session, "paid_on", paid_on, today=today or clock.today(),
             not_before=[(claim.default_on, "the claim's default"), (claim.approved_on, "the approval")],
             subfunds=[line.subfund_code for line in claim.payer_lines],
-            banks=[bank.code])
+            banks=[bank.code], closed=_closed_periods(claim))
     transition(session, claim, allowed_from=["approved"], to="paid", action="pay", actor=actor,
                data={"payment_reference": payment_reference, "paid_on": paid_on.isoformat()},
                values={"payment_reference": payment_reference, "paid_on": paid_on})

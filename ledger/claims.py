@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm import Session, defaultload, joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
 import rules
@@ -43,9 +43,12 @@ _CLAIM = select(Claim).where(Claim.id == bindparam("claim_id")).options(
     joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.reservation),
     joinedload(Claim.history), undefer(Claim.reviewer_name), undefer(Claim.approver_name))
 _FRESH_CLAIM = _CLAIM.execution_options(populate_existing=True)
-#: For approval and payment: also the accounts each payer line moves.
+#: For approval and payment: also the accounts each payer line moves, and the closed
+#: periods of the payers and the bank (a payment's date may not fall in one).
 _FRESH_CLAIM_AND_ACCOUNTS = _FRESH_CLAIM.options(
-    joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.accounts))
+    joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.accounts),
+    defaultload(Claim.payer_lines).undefer(ClaimPayerLine.closed_until),
+    defaultload(Claim.bank).undefer(Bank.closed_until))
 #: The row lock alone. A locking SELECT that also joined the lines would, after waiting
 #: for a concurrent transition, see the claim's new row but the lines as they were before
 #: it (READ COMMITTED re-reads only the locked row): so lock first, then read everything.

@@ -59,11 +59,16 @@ def closed_periods(session: Session, scopes: dict[str, Iterable[str]]) -> dict[s
                Statement.period_to.is_not(None))
         .group_by(Statement.kind, Statement.scope)
     ).all()
+    return latest_closed((row.kind, row.scope, row.until) for row in rows)
+
+
+def latest_closed(rows: Iterable[tuple[str, str, date]]) -> dict[str, tuple[date, str]]:
+    """``(kind, scope, closed until)`` rows reduced as :func:`closed_periods` answers."""
     latest: dict[str, tuple[date, str]] = {}
-    for row in sorted(rows, key=lambda r: (r.kind, r.until, r.scope)):
+    for kind, scope, until in sorted(rows, key=lambda r: (r[0], r[2], r[1])):
         # Latest end wins; on a tie the first scope in code order, as one sorted query did.
-        if row.kind not in latest or row.until > latest[row.kind][0]:
-            latest[row.kind] = (row.until, row.scope)
+        if kind not in latest or until > latest[kind][0]:
+            latest[kind] = (until, scope)
     return latest
 
 
@@ -71,11 +76,13 @@ def check(
     session: Session, field: str, on: date, *, today: date,
     not_before: Sequence[tuple[date | None, str]] = (),
     subfunds: Iterable[str] = (), banks: Iterable[str] = (),
+    closed: dict[str, tuple[date, str]] | None = None,
 ) -> None:
     """Refuse ``on`` (the value of request field ``field``) unless it is sane.
 
     ``not_before``: (date, what it is) pairs of the events the movement follows;
-    ``subfunds`` / ``banks``: codes whose statements may have closed the date.
+    ``subfunds`` / ``banks``: codes whose statements may have closed the date;
+    ``closed``: their :func:`closed_periods` when the caller read them already.
     """
     if on > today:
         raise _refuse(field, "date_in_future", f"is after today ({today.isoformat()})")
@@ -84,7 +91,7 @@ def check(
     for earliest, event in not_before:
         if earliest is not None and on < earliest:
             raise _refuse(field, "date_before_event", f"is before {event} ({earliest.isoformat()})")
-    closed_by_kind = closed_periods(session, {"subfund": subfunds, "bank": banks})
+    closed_by_kind = closed if closed is not None else closed_periods(session, {"subfund": subfunds, "bank": banks})
     for kind, what in (("subfund", "sub-fund"), ("bank", "bank")):
         closed = closed_by_kind.get(kind)
         if closed is not None and on <= closed[0] and on < today:

@@ -118,6 +118,21 @@ def test_an_issued_bank_statement_closes_its_period_for_that_bank(app, client, w
     assert r.status_code == 200, r.json
 
 
+def test_an_issued_payer_statement_closes_its_period_for_the_payment(app, client, world, make_loan):
+    # The payment reads the payers' and the bank's closed periods with the claim.
+    cid = _approved_claim(client, world, make_loan)
+    r = client.get("/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-06-01&to=2026-06-30", headers=world["admin"])
+    assert r.status_code == 200
+    app.config["BUSINESS_DATE"] = "2026-07-02"
+    r = client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": "P-1", "paid_on": "2026-06-30"},
+                    headers=world["admin"])
+    _refused(r, "paid_on", "period_closed")
+    assert "sub-fund GD-PROV" in r.json["detail"]
+    r = client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": "P-1", "paid_on": "2026-07-01"},
+                    headers=world["admin"])
+    assert r.status_code == 200, r.json
+
+
 def test_today_stays_open_while_a_statement_reaching_today_is_provisional(client, world):
     assert client.get("/api/v1/subfunds/GD-PROV/statement.pdf?from=2026-06-01&to=2026-06-30",
                       headers=world["admin"]).status_code == 200

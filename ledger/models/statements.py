@@ -2,10 +2,12 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
+from .auth import Bank
 from .base import Base, utcnow
+from .claims import ClaimPayerLine
 
 
 class Statement(Base):
@@ -32,3 +34,18 @@ class Statement(Base):
     size: Mapped[int]
     issued_by: Mapped[str] = mapped_column(String(120))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _closed_until(kind: str, scope):  # type: ignore[no-untyped-def]
+    return column_property(
+        select(func.max(Statement.period_to))
+        .where(Statement.kind == kind, Statement.scope == scope, Statement.period_to.is_not(None))
+        .correlate_except(Statement).scalar_subquery(), deferred=True)
+
+
+#: The end of the latest period an issued statement closed for the line's sub-fund and
+#: for the bank (None: none): a payment may not be dated in it. Deferred: the payment
+#: reads them with the claim (``ledger.claims.get_claim(accounts=True)``) instead of
+#: asking ``ledger.movement_dates.closed_periods`` in a query of its own.
+ClaimPayerLine.closed_until = _closed_until("subfund", ClaimPayerLine.subfund_code)
+Bank.closed_until = _closed_until("bank", Bank.code)

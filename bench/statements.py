@@ -38,6 +38,7 @@ import pdf  # noqa: E402
 import rules  # noqa: E402
 from ledger import auth, journal, schemes, statements, subfunds  # noqa: E402
 from ledger.db import make_sessionmaker
+from ledger.loans import book  # noqa: E402
 from ledger.models import Claim, ClaimEvent, ClaimPayerLine, Enterprise, Loan  # noqa: E402
 from pdf import claim_statement, subfund_statement  # noqa: E402
 from pdf.layout import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X  # noqa: E402
@@ -98,6 +99,7 @@ def build_ledger(session, movements: int) -> int:  # type: ignore[no-untyped-def
                 status="compensated", registered_on=date(2026, 1, 13), registration={})
     session.add(loan)
     session.flush()
+    book.recount(session, version.scheme_id, bank.id)  # written directly, not through the Registrar
     decision = rules.compute(schemes.ruleset_of(version),
                              rules.ClaimFacts("440703", {"tech_sme", "agri_tech"}, 3_000_000_00, 3_000_000_00),
                              subfund_exists=schemes.subfund_exists_in(session))

@@ -23,6 +23,7 @@ elif str(ROOT) not in sys.path:
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 #: The PostgreSQL server benchmarks create their databases on (beside this one).
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -71,6 +72,27 @@ def _drop(admin: Engine, name: str) -> None:
     with admin.connect() as connection:
         # FORCE: a server process that did not exit in time must not keep it alive.
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+#: The sub-funds GD-KJD's example rules pay from (bench/import.py, bench/registration.py).
+SUBFUNDS = [("GD-PROV", "province", "440000"), ("INS-PICC", "insurer", "440000"), ("CITY-440700", "city", "440700"),
+            ("CITY-440500", "city", "440500"), ("CITY-441900", "city", "441900")]
+
+
+def funded_scheme(session: Session) -> None:
+    """GD-KJD published from the example rules, every payer sub-fund opened and funded
+    deeper than any benchmark draws (not committed)."""
+    from datetime import date
+
+    import rules
+    from ledger import schemes, subfunds
+
+    ruleset = rules.load_file(ROOT / "rules" / "examples" / "gd-kjd.toml")
+    schemes.publish(session, "GD-KJD", ruleset.document, actor="bench")
+    for code, owner_type, region in SUBFUNDS:
+        subfunds.create_subfund(session, code=code, name=code, owner_type=owner_type, region=region, actor="bench")
+        subfunds.contribute(session, code, amount=10**15, received_on=date(2026, 1, 5), reference="OPEN",
+                            actor="bench")
 
 
 def fill_loan_book(engine: Engine, bank_id: int, size: int, *, other_bank: str | None = None) -> None:

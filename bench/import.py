@@ -39,12 +39,11 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
-from harness import DEFAULT_PG, ROOT, fill_loan_book, scratch_database  # first: puts the project root on sys.path
+from harness import DEFAULT_PG, fill_loan_book, funded_scheme, scratch_database  # first: puts the project root on sys.path
 
 from sqlalchemy import Engine, insert, select
 
-import rules  # noqa: E402
-from ledger import auth, bulk, creditcode, schemes, subfunds  # noqa: E402
+from ledger import auth, bulk, creditcode  # noqa: E402
 from ledger.db import make_sessionmaker
 from ledger.models import Enterprise, EnterpriseBank, Loan, RuleVersion, Scheme  # noqa: E402
 
@@ -54,8 +53,6 @@ REGIONS = ["440703", "440704", "440705", "440781", "440511", "440513", "441502",
 EXTRA_CATEGORIES = ["high_tech", "agri_tech", "specialized_town"]
 HEADER = ["external_id", "scheme", "credit_code", "principal", "disbursed_on", "maturity_on", "interest_rate",
           "collateral_type", "enterprise_name", "region", "categories"]
-SUBFUNDS = [("GD-PROV", "province", "440000"), ("INS-PICC", "insurer", "440000"), ("CITY-440700", "city", "440700"),
-            ("CITY-440500", "city", "440500"), ("CITY-441900", "city", "441900")]
 
 
 def make_csv(n: int, seed: int) -> bytes:
@@ -85,12 +82,7 @@ def make_csv(n: int, seed: int) -> bytes:
 def build_world(engine: Engine) -> int:
     """Rules, sub-funds deep enough for every loan, and the bank; returns the bank id."""
     with make_sessionmaker(engine)() as session:
-        ruleset = rules.load_file(ROOT / "rules" / "examples" / "gd-kjd.toml")
-        schemes.publish(session, "GD-KJD", ruleset.document, actor="bench")
-        for code, owner_type, region in SUBFUNDS:
-            subfunds.create_subfund(session, code=code, name=code, owner_type=owner_type, region=region, actor="bench")
-            subfunds.contribute(session, code, amount=10**15, received_on=date(2026, 1, 5), reference="OPEN",
-                                actor="bench")
+        funded_scheme(session)
         bank, _token = auth.create_bank(session, "BENCH", "基准银行", actor="bench")
         session.commit()
         return bank.id

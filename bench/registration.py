@@ -31,19 +31,16 @@ import statistics
 import time
 from datetime import date
 
-from harness import DEFAULT_PG, ROOT, fill_loan_book, scratch_database  # first: puts the project root on sys.path
+from harness import DEFAULT_PG, fill_loan_book, funded_scheme, scratch_database  # first: puts the project root on sys.path
 
 from sqlalchemy import Engine, case, func, select
 
-import rules
-from ledger import auth, enterprises, schemes, subfunds
+from ledger import auth, enterprises
 from ledger.db import make_sessionmaker
 from ledger.loans import LoanRequest, register_loan
 from ledger.models import Loan, Scheme
 
 TODAY = date(2026, 6, 30)
-SUBFUNDS = [("GD-PROV", "province", "440000"), ("INS-PICC", "insurer", "440000"), ("CITY-440700", "city", "440700"),
-            ("CITY-440500", "city", "440500"), ("CITY-441900", "city", "441900")]
 LIVE, NPL, ON_BOOK = ("active", "defaulted", "claimed"), ("defaulted", "claimed", "compensated"), \
     ("active", "defaulted", "claimed", "compensated")
 
@@ -56,12 +53,7 @@ def _credit_code(n: int) -> str:
 
 def world(engine: Engine) -> int:
     with make_sessionmaker(engine)() as session:
-        ruleset = rules.load_file(ROOT / "rules" / "examples" / "gd-kjd.toml")
-        schemes.publish(session, "GD-KJD", ruleset.document, actor="bench")
-        for code, owner_type, region in SUBFUNDS:
-            subfunds.create_subfund(session, code=code, name=code, owner_type=owner_type, region=region, actor="bench")
-            subfunds.contribute(session, code, amount=10**15, received_on=date(2026, 1, 5), reference="OPEN",
-                                actor="bench")
+        funded_scheme(session)
         bank, _token = auth.create_bank(session, "BENCH", "基准银行", actor="bench")
         auth.create_bank(session, "OTHER", "他行", actor="bench")
         enterprises.register_enterprise(session, bank_id=bank.id, actor="bench", credit_code=_credit_code(1),

@@ -8,6 +8,8 @@ schema does not name (the CSRF token, the submit button).
 
 from __future__ import annotations
 
+import json
+import tomllib
 from typing import Any
 
 from flask import request
@@ -28,3 +30,13 @@ def load_args(schema: Schema) -> dict[str, Any]:
     """Query-string filters loaded by ``schema`` (blank filters ignored)."""
     names = {field.data_key or name for name, field in schema.fields.items()}
     return schema.load({key: value for key, value in request.args.items() if key in names and value.strip() != ""})
+
+
+def read_document(text: str) -> dict[str, Any]:
+    """A pasted or uploaded rule document: JSON when it starts with ``{``, else TOML; raises ValueError / TOMLDecodeError."""
+    if text.lstrip().startswith("{"):
+        document = json.loads(text)
+        if not isinstance(document, dict):
+            raise ValueError("a rule document is an object")
+        return document
+    return tomllib.loads(text)

@@ -29,6 +29,7 @@ from rules.regions import region_label
 
 from .auth import PAGE_ROLES, current_user, has_role, roles_required
 from .blueprint import bp
+from .forms import read_document
 from .i18n import Words, error_message
 from .simulations import comparison_context
 
@@ -56,16 +57,6 @@ def section_title(name: str) -> str:
 
 
 # -- reading and comparing documents ----------------------------------------------------
-
-
-def read_document(text: str) -> dict[str, Any]:
-    """JSON when it starts with ``{``, else TOML; raises ValueError / TOMLDecodeError."""
-    if text.lstrip().startswith("{"):
-        document = json.loads(text)
-        if not isinstance(document, dict):
-            raise ValueError("a rule document is an object")
-        return document
-    return tomllib.loads(text)
 
 
 def flatten(value: Any, path: str = "") -> dict[str, Any]:

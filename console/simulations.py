@@ -31,6 +31,7 @@ from rules.money import parse_amount
 from . import simulation_charts
 from .auth import PAGE_ROLES, roles_required
 from .blueprint import bp
+from .forms import read_document
 from .formatting import money_text
 from .i18n import Words, error_message, field_errors
 
@@ -96,12 +97,7 @@ def _draft_document() -> dict[str, Any] | None:
         text = request.form.get("rules", "")
     if not text.strip():
         return None
-    if text.lstrip().startswith("{"):
-        document = json.loads(text)
-        if not isinstance(document, dict):
-            raise ValueError("a rule document is an object")
-        return document
-    return tomllib.loads(text)
+    return read_document(text)
 
 
 def _integer(name: str, default: int) -> int | str:

@@ -37,12 +37,20 @@ The CPU used per claim by gunicorn's workers, the bench database's server backen
 says what the rate would be with the cores to oneself.
 
 Baseline (timed, same run, same database, same number of client threads): for every
-claim two bare statements, each in its own transaction through psycopg with no
-SQLAlchemy, ``UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s``
-then ``COMMIT`` (the approval's reservation and the payment, at their barest), spread
-round-robin over ``--baseline-accounts`` funded accounts (default 3: a claim has three
-payer sub-funds). The baseline writes no postings, so its accounts' cached balances
+claim two bare transactions through psycopg with no SQLAlchemy, each the conditional
+``UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s``, an
+``INSERT`` of one row into ``bench_baseline_postings`` (a table of the bench's own:
+a posting at its barest) and ``COMMIT`` (the approval's reservation and the payment,
+at their barest: issue 13's "bare conditional UPDATE + INSERT"), spread round-robin over
+``--baseline-accounts`` funded accounts (default 3: a claim has three payer sub-funds).
+The baseline writes no journal postings, so its accounts' cached balances
 deliberately differ from the journal; the final check expects exactly that for them.
+
+Floor (timed, same run, same gunicorn, same clients, after each round's pair): two
+``GET /api/v1/health`` per claim-equivalent, the cheapest answer the app gives (one
+session, a trivial query, no token). Its CPU per request, added to the PostgreSQL CPU a
+claim costs today, gives the ceiling no change to the app's Python alone can pass;
+it is printed with its ratio to the baseline.
 
 With ``--repeat R`` there are R rounds of ``--claims`` claims each way (R x claims are
 set up), alternating which goes first; the best round counts. At the end every claim
@@ -108,7 +116,14 @@ BIG_CAP = "100000000000.00"  # per_enterprise_cap and per_bank_annual_cap: never
 BASELINE_AMOUNT = 123_45  # fen per baseline statement
 SETUP_BATCH = 100  # claims submitted + reviewed per commit during setup
 TIMEOUT = 60.0  # seconds: per HTTP request, and for gunicorn to come up
-BASELINE_LIMIT = 60.0  # seconds: bound on one baseline round
+BASELINE_LIMIT = 60.0  # seconds: bound on one baseline or floor round
+#: The baseline's INSERT, a posting at its barest: a row per movement, into a table of
+#: the bench's own (the journal's tables carry the ledger's constraints and triggers).
+BASELINE_TABLE = ("CREATE TABLE IF NOT EXISTS bench_baseline_postings (id bigserial PRIMARY KEY, "
+                  "account_id bigint NOT NULL, amount bigint NOT NULL, "
+                  "created_at timestamptz NOT NULL DEFAULT now())")
+BASELINE_INSERT = "INSERT INTO bench_baseline_postings (account_id, amount) VALUES (%s, %s)"
+GOAL = 0.1  # issue 13: approve + pay at 0.1 of the baseline's rate or better
 
 
 # -- the database --------------------------------------------------------------------------
@@ -480,14 +495,65 @@ def ledger_round(port: int, world: World, claim_ids: list[int], clients: int, de
     return run
 
 
+def floor_round(port: int, requests: int, clients: int, deadline: float) -> Run:
+    """``requests`` ``GET /api/v1/health`` over HTTP from ``clients`` threads: the
+    cheapest answer the same gunicorn and app give (routing, the request's hooks, one
+    session with a trivial query, a JSON answer), two per claim-equivalent."""
+    counter = iter(range(requests))
+    counter_lock, lock = threading.Lock(), threading.Lock()
+    run = Run()
+
+    def client(_i: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        local: list[float] = []
+        failures: list[str] = []
+        stopped = 0
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    stopped = 1
+                    break
+                with counter_lock:
+                    n = next(counter, None)
+                if n is None:
+                    break
+                t0 = time.perf_counter()
+                try:
+                    connection.request("GET", "/api/v1/health")
+                    response = connection.getresponse()
+                    payload = response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    failures.append(f"health {n}: {type(exc).__name__}: {exc}")
+                    continue
+                local.append(time.perf_counter() - t0)
+                if response.status != 200:
+                    failures.append(f"health {n}: {response.status} {payload[:300]!r}")
+        finally:
+            connection.close()
+            with lock:
+                for seconds in local:
+                    run.add("health", seconds)
+                run.failures.extend(failures)
+                run.requests += len(local)
+                run.stopped_early |= bool(stopped)
+
+    run.seconds = run_threads(clients, client)
+    run.units = run.requests // 2
+    return run
+
+
 def baseline_round(dsn: str, world: World, statements: int, clients: int, first: int, deadline: float) -> Run:
-    """``statements`` bare conditional UPDATE + COMMIT through psycopg, ``clients`` threads."""
+    """``statements`` bare conditional UPDATE + INSERT + COMMIT through psycopg, ``clients`` threads."""
     counter = iter(range(first, first + statements))
     counter_lock, lock = threading.Lock(), threading.Lock()
     run = Run()
     accounts = world.baseline_accounts
     sql = "UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s"
     connections = [psycopg.connect(dsn) for _ in range(clients)]  # connected before the clock starts
+    with connections[0].cursor() as cursor:  # the INSERT's table, outside the ledger's schema
+        cursor.execute(BASELINE_TABLE)
+    connections[0].commit()
 
     def client(i: int) -> None:
         connection = connections[i]
@@ -504,8 +570,10 @@ def baseline_round(dsn: str, world: World, statements: int, clients: int, first:
                 if n is None:
                     break
                 t0 = time.perf_counter()
-                cursor.execute(sql, (BASELINE_AMOUNT, accounts[n % len(accounts)], BASELINE_AMOUNT))
+                account = accounts[n % len(accounts)]
+                cursor.execute(sql, (BASELINE_AMOUNT, account, BASELINE_AMOUNT))
                 matched = cursor.rowcount
+                cursor.execute(BASELINE_INSERT, (account, BASELINE_AMOUNT))
                 connection.commit()
                 local.append(time.perf_counter() - t0)
                 if matched != 1:
@@ -593,7 +661,7 @@ def ms(seconds: float) -> str:
     return f"{1000 * seconds:.1f}"
 
 
-def print_table(ledger: Run, baseline: Run, args: argparse.Namespace) -> None:
+def print_table(ledger: Run, baseline: Run, floor: Run, args: argparse.Namespace) -> None:
     server = f"gunicorn {args.workers} x {args.worker_class}" + (
         f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
     print()
@@ -606,18 +674,32 @@ def print_table(ledger: Run, baseline: Run, args: argparse.Namespace) -> None:
     print(f"{'ledger approve+pay':<34} {ledger.rate:>9.1f} {ledger.request_rate:>11.1f} "
           f"{ms(percentile(both, 50)):>8} {ms(percentile(both, 99)):>8}")
     lat = baseline.latencies.get("update", [])
-    print(f"{'baseline UPDATE+COMMIT (2/claim)':<34} {baseline.rate:>9.1f} {baseline.request_rate:>11.1f} "
+    print(f"{'baseline UPDATE+INSERT (2/claim)':<34} {baseline.rate:>9.1f} {baseline.request_rate:>11.1f} "
+          f"{ms(percentile(lat, 50)):>8} {ms(percentile(lat, 99)):>8}")
+    lat = floor.latencies.get("health", [])
+    print(f"{'floor GET /health (2/claim)':<34} {floor.rate:>9.1f} {floor.request_rate:>11.1f} "
           f"{ms(percentile(lat, 50)):>8} {ms(percentile(lat, 99)):>8}")
     ratio = ledger.rate / baseline.rate if baseline.rate else float("nan")
-    flag = "" if ratio >= 0.25 else "   < 0.25: see --profile N"
+    flag = "" if ratio >= GOAL else f"   < {GOAL} (issue 13's goal): see --profile N"
     print(f"{'ratio ledger / baseline':<34} {ratio:>9.3f}{flag}")
+    print(f"{'ratio floor / baseline':<34} {floor.rate / baseline.rate if baseline.rate else float('nan'):>9.3f}")
+    cores = os.cpu_count() or 1
     if ledger.cpu and ledger.units:
         per = {k: 1000 * v / ledger.units for k, v in ledger.cpu.items()}
         total = sum(per.values())
-        cores = os.cpu_count() or 1
         print(f"CPU per claim processed (approve+pay): gunicorn workers {per['app']:.1f} ms, PostgreSQL backends "
               f"{per['db']:.1f} ms, bench clients {per['clients']:.1f} ms; total {total:.1f} ms, so "
               f"{cores} cores allow at most ~{1000 * cores / total:.0f} claims/s")
+        if floor.cpu and floor.units:
+            # What no code change in the app can beat: the database work a claim costs
+            # today, plus two requests that do nothing but answer.
+            least = {k: 1000 * v / floor.units for k, v in floor.cpu.items()}
+            bound = 1000 * cores / (per["db"] + least["app"])
+            print(f"CPU per claim-equivalent of the floor (2 health requests): gunicorn workers {least['app']:.1f} ms, "
+                  f"PostgreSQL backends {least['db']:.1f} ms")
+            print(f"ceiling with today's SQL and an app costing no more than the floor: {cores} x 1000 / "
+                  f"({per['db']:.1f} + {least['app']:.1f}) = ~{bound:.0f} claims/s, "
+                  f"ratio {bound / baseline.rate if baseline.rate else float('nan'):.3f} of the baseline")
     failures = len(ledger.failures)
     print(f"non-2xx or failed requests: {failures}" + ("" if not failures else f"  e.g. {ledger.failures[:3]}"))
 
@@ -658,7 +740,7 @@ def main(argv: list[str] | None = None) -> None:
         rounds = [ids[warmup + r * args.claims: warmup + (r + 1) * args.claims] for r in range(args.repeat)]
         deadline = time.monotonic() + args.time_limit
         dsn = libpq_dsn(engine)
-        runs: dict[str, list[Run]] = {"ledger": [], "baseline": []}
+        runs: dict[str, list[Run]] = {"ledger": [], "baseline": [], "floor": []}
         processed: list[int] = []
         baseline_done = 0
         with gunicorn(url_of(engine), app=args.app, workers=args.workers, worker_class=args.worker_class,
@@ -689,14 +771,21 @@ def main(argv: list[str] | None = None) -> None:
                           + (", STOPPED AT THE TIME LIMIT" if run.stopped_early else "")
                           + (f", {len(run.failures)} FAILURES" if run.failures else ""), flush=True)
                     runs[name].append(run)
+                with CpuMeter(engine, master) as meter:
+                    run = floor_round(port, 2 * args.claims, args.clients, time.monotonic() + BASELINE_LIMIT)
+                run.cpu = meter.used if meter.readable else {}
+                print(f"  round {r + 1} floor   : {run.rate:7.1f} claims/s ({run.requests:,} health requests in "
+                      f"{run.seconds:.2f} s)" + (f", {len(run.failures)} FAILURES" if run.failures else ""), flush=True)
+                runs["floor"].append(run)
         # The best round counts; a round with failures is reported instead (it must not hide).
-        ledger, baseline = (next((x for x in runs[k] if x.failures), None)
-                            or max(runs[k], key=lambda x: x.rate) for k in ("ledger", "baseline"))
-        print_table(ledger, baseline, args)
+        ledger, baseline, floor = (next((x for x in runs[k] if x.failures), None)
+                                   or max(runs[k], key=lambda x: x.rate) for k in ("ledger", "baseline", "floor"))
+        print_table(ledger, baseline, floor, args)
         if any(r.stopped_early for r in (ledger, baseline)):
             print("note: the time limit stopped a round before it finished; its rate covers what it did")
-        if ledger.failures or baseline.failures:
-            raise SystemExit(f"FAILED: {len(ledger.failures)} ledger and {len(baseline.failures)} baseline failures")
+        if ledger.failures or baseline.failures or floor.failures:
+            raise SystemExit(f"FAILED: {len(ledger.failures)} ledger, {len(baseline.failures)} baseline and "
+                             f"{len(floor.failures)} floor failures")
         verify(engine, world, processed, baseline_done)
         if profile_ids:
             profile_in_process(engine, world, profile_ids)

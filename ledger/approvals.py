@@ -204,13 +204,14 @@ def _closed_periods(claim: Claim) -> dict[str, tuple[date, str]] | None:
 
 
 def _accounts_of(lines: list[ClaimPayerLine]) -> dict[tuple[str, str], Account]:
-    """The payer lines' sub-fund accounts (``ClaimPayerLine.accounts``, loaded with the
-    claim by approval and payment) by ``(sub-fund code, purpose)``."""
+    """The payer lines' sub-fund accounts (loaded with the claim by approval and payment)
+    by ``(sub-fund code, purpose)``; a sub-fund that does not exist has none."""
     keyed: dict[tuple[str, str], Account] = {}
     for line in lines:
-        for account in line.accounts:
-            _, code, purpose = account.code.split(":", 2)
-            keyed[code, purpose] = account
+        for purpose, account in (("available", line.available_account), ("reserved", line.reserved_account),
+                                 ("paid", line.paid_account)):
+            if account is not None:
+                keyed[line.subfund_code, purpose] = account
     return keyed
 
 

@@ -26,7 +26,18 @@ from . import audit, dossiers, events, journal, schemes
 from .errors import FourEyesViolation, InvalidTransition, NotFound, ValidationFailed
 from .loans.events import record_event
 from .loans.listing import get_loan_for
-from .models import OPEN_CLAIM_STATUSES, Bank, Claim, ClaimEvent, ClaimPayerLine, Enterprise, Loan, Scheme, User
+from .models import (
+    OPEN_CLAIM_STATUSES,
+    Bank,
+    Claim,
+    ClaimEvent,
+    ClaimPayerLine,
+    Enterprise,
+    Loan,
+    RuleVersion,
+    Scheme,
+    User,
+)
 from .models.base import utcnow
 
 _claims = Claim.__table__
@@ -39,14 +50,22 @@ CLAIMABLE_LOAN_STATUSES = ("active", "defaulted")
 #: A claim with everything its answer and its transitions read, in one statement: the
 #: loan, enterprise, rule version and bank (joined by the model), the payer lines with
 #: their reservations, the history and the reviewer's and approver's names. Built once.
+#: Not the rule document (ledger.schemes.ruleset_of keys its cache by the version's
+#: hash and reads it on a miss only), nor the loan's registration and the enterprise's
+#: categories, which no claim answer or transition reads: JSON decoded on every row.
 _CLAIM = select(Claim).where(Claim.id == bindparam("claim_id")).options(
     joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.reservation),
-    joinedload(Claim.history), undefer(Claim.reviewer_name), undefer(Claim.approver_name))
+    joinedload(Claim.history), undefer(Claim.reviewer_name), undefer(Claim.approver_name),
+    defaultload(Claim.loan).defer(Loan.registration),
+    defaultload(Claim.loan).defaultload(Loan.enterprise).defer(Enterprise.categories),
+    defaultload(Claim.loan).defaultload(Loan.rule_version).defer(RuleVersion.document))
 _FRESH_CLAIM = _CLAIM.execution_options(populate_existing=True)
-#: For approval and payment: also the accounts each payer line moves, and the closed
-#: periods of the payers and the bank (a payment's date may not fall in one).
+#: For approval and payment: also the accounts each payer line moves (one many-to-one
+#: each: a row per line and history entry), and the closed periods of the payers and the
+#: bank (a payment's date may not fall in one).
 _FRESH_CLAIM_AND_ACCOUNTS = _FRESH_CLAIM.options(
-    joinedload(Claim.payer_lines).joinedload(ClaimPayerLine.accounts),
+    *(defaultload(Claim.payer_lines).joinedload(account) for account in (
+        ClaimPayerLine.available_account, ClaimPayerLine.reserved_account, ClaimPayerLine.paid_account)),
     defaultload(Claim.payer_lines).undefer(ClaimPayerLine.closed_until),
     defaultload(Claim.bank).undefer(Bank.closed_until))
 #: The row lock alone. A locking SELECT that also joined the lines would, after waiting

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -49,16 +49,37 @@ def parse_document(document: Mapping[str, Any]) -> RuleSet:
         raise ValidationFailed("The rule document is invalid.", code="invalid_rules", errors=errors) from None
 
 
-@functools.lru_cache(maxsize=256)
-def _ruleset(document_sha256: str, document_json: str) -> RuleSet:
-    import json
+class RuleDocumentAltered(RuntimeError):
+    """A stored rule document no longer hashes to the ``document_sha256`` it was published with."""
 
-    return rules.parse_rules(json.loads(document_json))
+
+#: Parsed rule sets by their document's SHA-256; emptied when it holds _RULESETS_KEPT
+#: (a process meets a handful of versions: no eviction order is worth keeping).
+_rulesets: dict[str, RuleSet] = {}
+_RULESETS_KEPT = 256
 
 
 def ruleset_of(version: RuleVersion) -> RuleSet:
-    """The parsed rules of a stored version (versions are immutable, so cached)."""
-    return _ruleset(version.document_sha256, canonical_json(version.document))
+    """The parsed rules of a stored version, cached by its document's SHA-256.
+
+    The key is safe to trust without the document: rule versions are append-only (a
+    trigger refuses UPDATE and DELETE, ledger.migrations.ddl.append_only), and a miss
+    checks the document against the hash before parsing it, so what is cached under a
+    hash is the parse of the document that hashes to it, whichever database (or tampered
+    row) it came from. So claims and loans are loaded without the document
+    (ledger.claims), which is read only on a miss.
+    """
+    ruleset = _rulesets.get(version.document_sha256)
+    if ruleset is None:
+        document_json = canonical_json(version.document)
+        if hashlib.sha256(document_json.encode("utf-8")).hexdigest() != version.document_sha256:
+            raise RuleDocumentAltered(
+                f"Rule version {version.id} no longer matches its published SHA-256 {version.document_sha256}.")
+        ruleset = rules.parse_rules(json.loads(document_json))
+        if len(_rulesets) >= _RULESETS_KEPT:
+            _rulesets.clear()
+        _rulesets[version.document_sha256] = ruleset
+    return ruleset
 
 
 def publish(session: Session, code: str, document: Mapping[str, Any], *, actor: str) -> RuleVersion:

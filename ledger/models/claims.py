@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, literal, or_, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, literal, select
 from sqlalchemy.orm import Mapped, column_property, foreign, mapped_column, relationship, remote
 
 from .auth import Bank, User
@@ -169,18 +169,22 @@ Claim.approver_name = column_property(
 
 
 
-def _payout_accounts() -> Any:
-    """A payer line's sub-fund accounts that approval and payment move (available,
-    reserved, paid), found by their codes: one index probe each."""
-    codes = [literal("subfund:") + ClaimPayerLine.subfund_code + literal(f":{purpose}")
-             for purpose in ("available", "reserved", "paid")]
-    return relationship(Account, primaryjoin=or_(*(remote(Account.code) == foreign(code) for code in codes)),
-                        uselist=True, viewonly=True)
+def _payout_account(purpose: str) -> Any:
+    """A payer line's sub-fund account of one purpose, found by its code: one index probe.
+
+    One many-to-one relationship per purpose rather than one collection of three: a
+    claim loaded with its lines, their accounts and its history then has a row per line
+    and history entry, not three (a collection beside the history multiplies them)."""
+    code = literal("subfund:") + ClaimPayerLine.subfund_code + literal(f":{purpose}")
+    return relationship(Account, primaryjoin=remote(Account.code) == foreign(code), uselist=False, viewonly=True)
 
 
-#: Read by approval and payment, which load them with the lines (ledger.claims.get_claim
-#: ``accounts=True``) instead of looking the accounts up in a query of their own.
-ClaimPayerLine.accounts = _payout_accounts()
+#: The accounts approval (available -> reserved) and payment (reserved -> paid) move,
+#: None for a sub-fund that does not exist. Loaded with the lines by
+#: ledger.claims.get_claim(accounts=True) instead of looked up in a query of their own.
+ClaimPayerLine.available_account = _payout_account("available")
+ClaimPayerLine.reserved_account = _payout_account("reserved")
+ClaimPayerLine.paid_account = _payout_account("paid")
 
 
 class IdempotencyRecord(Base):

@@ -10,11 +10,13 @@ last part of a cap queue instead of both taking it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import bindparam, extract, func, select, true
+from sqlalchemy import Select, bindparam, extract, func, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,16 +45,18 @@ from .portfolio import apply_portfolio_cap
 from .subfunds import subfund_accounts
 
 
-def _bank_annual_query(claim: Claim, year: int):  # type: ignore[no-untyped-def]
+def _bank_annual_query(bank_id: Any, scheme_id: Any, claim_id: Any, year: Any) -> Select:  # type: ignore[type-arg]
+    """Compensation approved for a bank in a scheme in ``year``, other claims than
+    ``claim_id``; the values may be bound parameters."""
     return select(func.coalesce(func.sum(Claim.approved_amount), 0)).where(
-        Claim.bank_id == claim.bank_id, Claim.scheme_id == claim.scheme_id, Claim.id != claim.id,
+        Claim.bank_id == bank_id, Claim.scheme_id == scheme_id, Claim.id != claim_id,
         Claim.status.in_(("approved", "paid")), extract("year", Claim.approved_on) == year,
     )
 
 
 def bank_annual_approved(session: Session, claim: Claim, year: int) -> int:
     """Compensation approved for the claim's bank in its scheme in ``year`` (other claims)."""
-    return int(session.scalar(_bank_annual_query(claim, year)) or 0)
+    return int(session.scalar(_bank_annual_query(claim.bank_id, claim.scheme_id, claim.id, year)) or 0)
 
 
 @dataclass(frozen=True)
@@ -66,17 +70,32 @@ class _Figures:
     bank_used: int
 
 
+@functools.cache
+def _figures_query(npl: bool, enterprise: bool, bank: bool) -> tuple[tuple[str, ...], Select | None]:  # type: ignore[type-arg]
+    """The figures asked for as one query of scalar sub-queries, with their names; built
+    once per combination with the claim's values as parameters: building and keying the
+    statement anew cost more CPU than running it."""
+    bank_id, scheme_id, claim_id = bindparam("bank_id"), bindparam("scheme_id"), bindparam("claim_id")
+    parts = {}
+    if npl:
+        parts["bad"], parts["outstanding"] = bank_figure_queries(bank_id, scheme_id)
+    if enterprise:
+        parts["enterprise"] = enterprise_compensated_query(
+            bindparam("enterprise_id"), scheme_id, exclude_claim=claim_id).scalar_subquery()
+    if bank:
+        parts["bank"] = _bank_annual_query(bank_id, scheme_id, claim_id, bindparam("year")).scalar_subquery()
+    return tuple(parts), (select(*parts.values()) if parts else None)
+
+
 def _approval_figures(session: Session, claim: Claim, year: int, *, npl: bool, enterprise: bool,
                       bank: bool) -> _Figures:
     """The figures asked for, read in one query (every part is a scalar sub-query)."""
-    parts = {}
-    if npl:
-        parts["bad"], parts["outstanding"] = bank_figure_queries(claim.bank_id, claim.scheme_id)
-    if enterprise:
-        parts["enterprise"] = enterprise_compensated_query(claim.loan, exclude_claim=claim.id).scalar_subquery()
-    if bank:
-        parts["bank"] = _bank_annual_query(claim, year).scalar_subquery()
-    row = dict(zip(parts, session.execute(select(*parts.values())).one(), strict=True)) if parts else {}
+    names, query = _figures_query(npl, enterprise, bank)
+    row: dict[str, int] = {}
+    if query is not None:
+        values = session.execute(query, {"bank_id": claim.bank_id, "scheme_id": claim.scheme_id, "claim_id": claim.id,
+                                         "enterprise_id": claim.loan.enterprise_id, "year": year}).one()
+        row = dict(zip(names, values, strict=True))
     return _Figures(npl_ratio=ratio_of(int(row.get("bad") or 0), int(row.get("outstanding") or 0)),
                     enterprise_used=int(row.get("enterprise") or 0), bank_used=int(row.get("bank") or 0))
 

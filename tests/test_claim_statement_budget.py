@@ -25,6 +25,7 @@ new head (one statement on PostgreSQL, three on SQLite).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -89,3 +90,44 @@ def test_approve_and_pay_stay_within_the_statement_budget(client, engine, review
         f"approve {len(approve.statements)} + pay {len(pay.statements)} = {total} statements > {BUDGET}\n"
         f"approve:\n{approve.summary()}\npay:\n{pay.summary()}"
     )
+
+
+class ClaimLoads:
+    """The rows of each claim load (``ledger.claims.get_claim``), counted by running its
+    statement again on the driver's connection (SQLite's cursor tells no row count)."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+        self.statements: list[str] = []
+        self.rows: list[int] = []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT claims.id, claims.loan_id"):
+            again = cursor.connection.cursor()
+            again.execute(statement, parameters)
+            self.statements.append(statement)
+            self.rows.append(len(again.fetchall()))
+            again.close()
+
+    def __enter__(self) -> ClaimLoads:
+        event.listen(self.engine, "after_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._count)
+
+
+def test_approve_and_pay_load_the_claim_with_a_row_per_payer_line_and_history_entry(client, engine, reviewed_claim):
+    """Not one per line, account and history entry (18 rows for the approval, 27 for
+    the payment before issue 13), and without the rule document."""
+    cid, tokens = reviewed_claim
+    with ClaimLoads(engine) as approve:
+        r = client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=tokens["approver"])
+    assert r.status_code == 200, r.json
+    with ClaimLoads(engine) as pay:
+        r = client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": "PAY-1", "paid_on": "2026-06-30"},
+                        headers=tokens["admin"])
+    assert r.status_code == 200, r.json
+    # Three payer lines; history: submit, review (approve), then approve too (pay).
+    assert (approve.rows, pay.rows) == ([3 * 2], [3 * 3])
+    assert not any(re.search(r"\bdocument\b", statement) for statement in approve.statements + pay.statements)

@@ -4,9 +4,9 @@ reports the default itself."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from ledger.models import AuditEntry, Loan, LoanEvent
+from ledger.models import AuditEntry, Claim, ClaimPayerLine, Loan, LoanEvent
 
 from .test_claims_api import submit, world  # noqa: F401 - the claims world fixture
 
@@ -100,3 +100,23 @@ def test_the_pdf_marks_only_the_fallback_line(client, world, make_loan):
     # The marked row is the 225,000.00 line (cells extract one per line, in row order).
     row = text.split("替补出资", 1)[1].split("INS-PICC", 1)[0]
     assert "225,000.00" in row and "375,000.00" not in row, row
+
+
+def test_an_approval_whose_payer_subfund_has_no_accounts_reserves_nothing(client, world, make_loan, session):
+    # A line (and its decision entry) naming a sub-fund without accounts: its accounts,
+    # loaded with the claim, are missing, and the approval names it instead of failing.
+    loan = make_loan("BANK-A", region="440703", categories=["tech_sme"], principal=1_000_000_00)
+    cid = submit(client, world, loan.id, "1000000.00").json["id"]
+    client.post(f"/api/v1/claims/{cid}/review", json={"recommendation": "approve", "comment": "ok"},
+                headers=world["reviewer"])
+    claim = session.get(Claim, cid)
+    payers = [{**p, "subfund": "CITY-GONE"} if p["subfund"] == "CITY-440700" else p for p in claim.decision["payers"]]
+    session.execute(update(Claim).where(Claim.id == cid).values(decision={**claim.decision, "payers": payers}))
+    session.execute(update(ClaimPayerLine).where(ClaimPayerLine.claim_id == cid,
+                                                 ClaimPayerLine.subfund_code == "CITY-440700")
+                    .values(subfund_code="CITY-GONE"))
+    session.commit()
+    r = client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=world["approver"])
+    assert (r.status_code, r.json["code"], r.json["subfund"]) == (409, "payer_subfund_missing", "CITY-GONE")
+    again = client.get(f"/api/v1/claims/{cid}", headers=world["auditor"]).json
+    assert again["status"] == "reviewed" and not any(p["reserved"] for p in again["payers"])

@@ -82,7 +82,7 @@ class ChainReportOut(Schema):
     head_seq = fields.Integer()
     head_hash = fields.String()
     checks = fields.List(fields.Nested(CheckOut), metadata={
-        "description": "Every check of `ledger-admin verify`, in order: chain, checkpoints, journal, balances, running_balances, day_closings, claims, register, loan_book"})
+        "description": "Every check of `ledger-admin verify`, in order: chain, entries, checkpoints, journal, balances, running_balances, day_closings, claims, register, rules, loan_book"})
 
 
 class MismatchOut(Schema):

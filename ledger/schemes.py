@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ from rules.regions import unknown_region_problem
 
 from . import audit
 from .audit import canonical_json
-from .errors import NotFound, ValidationFailed
+from .errors import DomainError, NotFound, ValidationFailed
 from .models import RuleVersion, Scheme, SubFund
 
 
@@ -49,14 +48,25 @@ def parse_document(document: Mapping[str, Any]) -> RuleSet:
         raise ValidationFailed("The rule document is invalid.", code="invalid_rules", errors=errors) from None
 
 
-class RuleDocumentAltered(RuntimeError):
-    """A stored rule document no longer hashes to the ``document_sha256`` it was published with."""
+class RuleDocumentAltered(DomainError):
+    """A stored rule document no longer hashes to the ``document_sha256`` it was published with.
+
+    Nothing is decided by such a document: the request is refused (409) until the
+    bureau has looked into it (``ledger-admin verify`` names tampered rows)."""
+
+    category = "conflict"
+    code = "rule_document_altered"
 
 
 #: Parsed rule sets by their document's SHA-256; emptied when it holds _RULESETS_KEPT
 #: (a process meets a handful of versions: no eviction order is worth keeping).
 _rulesets: dict[str, RuleSet] = {}
 _RULESETS_KEPT = 256
+
+
+def document_sha256(document: Mapping[str, Any]) -> str:
+    """The SHA-256 a rule document is published under: of its canonical JSON text."""
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
 def ruleset_of(version: RuleVersion) -> RuleSet:
@@ -71,11 +81,10 @@ def ruleset_of(version: RuleVersion) -> RuleSet:
     """
     ruleset = _rulesets.get(version.document_sha256)
     if ruleset is None:
-        document_json = canonical_json(version.document)
-        if hashlib.sha256(document_json.encode("utf-8")).hexdigest() != version.document_sha256:
+        if document_sha256(version.document) != version.document_sha256:
             raise RuleDocumentAltered(
                 f"Rule version {version.id} no longer matches its published SHA-256 {version.document_sha256}.")
-        ruleset = rules.parse_rules(json.loads(document_json))
+        ruleset = rules.parse_rules(version.document)
         if len(_rulesets) >= _RULESETS_KEPT:
             _rulesets.clear()
         _rulesets[version.document_sha256] = ruleset
@@ -114,7 +123,7 @@ def publish(session: Session, code: str, document: Mapping[str, Any], *, actor: 
         version=(latest.version + 1) if latest else 1,
         effective_from=ruleset.effective_from,
         document=stored,
-        document_sha256=hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest(),
+        document_sha256=document_sha256(stored),
         published_by=actor,
     )
     session.add(version)

@@ -28,7 +28,7 @@ from rules.money import format_amount
 from verifier import checks as pure
 from verifier.signing import load_public_key
 
-from . import asof, journal
+from . import asof, journal, schemes
 from . import chain as stored_chain
 from .loans import book
 from .models import (
@@ -42,6 +42,8 @@ from .models import (
     JournalTransaction,
     Posting,
     Reservation,
+    RuleVersion,
+    Scheme,
     Statement,
 )
 
@@ -239,6 +241,30 @@ def register_check(ctx: Context) -> tuple[int, list[str]]:
             problems.append(f"statement {number} is registered but no statement.issue entry in the chain issued it")
         elif issued[1] != sha256:
             problems.append(f"statement {number}: the register's PDF hash differs from the one in entry {issued[0]}")
+    return len(rows), problems
+
+
+@check("rules", "Every published rule document hashes to its SHA-256, the one its rules.publish entry recorded")
+def rules_check(ctx: Context) -> tuple[int, list[str]]:
+    # The entries' columns, not their hashed text: check ``entries`` ties the two.
+    published = {(entity_id, (after or {}).get("version")): (int(seq), (after or {}).get("document_sha256"))
+                 for seq, entity_id, after in ctx.session.execute(
+                     select(AuditEntry.seq, AuditEntry.entity_id, AuditEntry.after)
+                     .where(AuditEntry.action == "rules.publish"))}
+    problems = []
+    rows = ctx.session.execute(select(Scheme.code, RuleVersion.version, RuleVersion.document,
+                                      RuleVersion.document_sha256)
+                               .join(Scheme, Scheme.id == RuleVersion.scheme_id)
+                               .order_by(Scheme.code, RuleVersion.version)).all()
+    for code, version, document, sha256 in rows:
+        name = f"rule version {code} v{version}"
+        if schemes.document_sha256(document) != sha256:
+            problems.append(f"{name}: its document no longer hashes to its SHA-256 {sha256}")
+        entry = published.get((code, version))
+        if entry is None:
+            problems.append(f"{name} has no rules.publish entry in the chain")
+        elif entry[1] != sha256:
+            problems.append(f"{name}: its SHA-256 differs from the one in entry {entry[0]}")
     return len(rows), problems
 
 

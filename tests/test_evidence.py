@@ -4,6 +4,7 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_an_untouched_ledger_verifies_with_its_checkpoint(cli, kept):
     result = verify(cli, kept)
     assert result.exit_code == 0, result.output
     names = [line.split()[1].rstrip(":") for line in result.output.splitlines() if line.startswith("ok")]
-    assert names == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
+    assert names == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "rules", "loan_book"]
     checkpoint = json.loads(kept.read_text())
     assert set(checkpoint) == {"seq", "head", "issued_at", "key_id", "signature"}
 
@@ -249,6 +250,24 @@ def test_7_claim_approved_amount_and_payer_lines_times_ten(cli, engine, kept, wo
     assert "but the journal reserved" in problems["claims"] or "recorded in the chain" in problems["claims"]
 
 
+def test_9_a_rule_document_rewritten_and_then_its_hash_too(cli, engine, kept):
+    """Raising a cap in the stored rules is named; rehashing the document to cover it is
+    named against the rules.publish entry, which the chain holds."""
+    raise_cap = ("UPDATE rule_versions SET document = :d WHERE id = (SELECT min(id) FROM rule_versions)")
+    with insider(engine) as connection:
+        row = connection.execute(text("SELECT id, document FROM rule_versions ORDER BY id LIMIT 1")).one()
+        document = json.loads(row.document) if isinstance(row.document, str) else row.document
+        document["max_ratio"] = "0.95"
+        connection.execute(text(raise_cap), {"d": canonical_json(document)})
+    problems = failed(verify(cli, kept))
+    assert "no longer hashes to its SHA-256" in problems["rules"]
+    with insider(engine) as connection:
+        connection.execute(text("UPDATE rule_versions SET document_sha256 = :h WHERE id = :i"),
+                           {"h": hashlib.sha256(canonical_json(document).encode()).hexdigest(), "i": row.id})
+    problems = failed(verify(cli, kept))
+    assert "differs from the one in entry" in problems["rules"]
+
+
 def altered(data: bytes) -> bytes:
     """The issued PDF with one figure changed in its uncompressed signature dictionary area:
     here, simply a byte of the body flipped (what an editor saving the file would do)."""
@@ -257,8 +276,6 @@ def altered(data: bytes) -> bytes:
 
 
 def test_8_register_row_inserted_for_an_altered_pdf(cli, engine, kept, world, tmp_path):
-    import hashlib
-
     forged = altered(world.pdfs[0])
     assert statement_verdict(cli, tmp_path, forged).exit_code == 1  # before: unknown bytes, altered
     with engine.begin() as connection:  # the application's own rights: INSERT is allowed
@@ -331,7 +348,7 @@ def test_auditor_api_issues_checkpoints_and_runs_the_same_checks(ledger_app, eng
     kept_checkpoint = json.loads(kept.read_text())
     r = client.post("/api/v1/audit/verify", json={"checkpoints": [kept_checkpoint, issued.json]}, headers=headers)
     assert r.status_code == 200 and r.json["ok"], r.json
-    assert [c["name"] for c in r.json["checks"]] == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "loan_book"]
+    assert [c["name"] for c in r.json["checks"]] == ["chain", "entries", "checkpoints", "journal", "balances", "running_balances", "day_closings", "claims", "register", "rules", "loan_book"]
     assert r.json["checks"][2]["checked"] == 2 + 2  # the two handed in and the two the ledger kept
 
     with insider(engine) as connection:

@@ -9,6 +9,7 @@ import hashlib
 import pytest
 
 import rules
+from api.errors import domain_problem
 from ledger import schemes
 from ledger.audit import canonical_json
 from ledger.models import RuleVersion
@@ -39,8 +40,11 @@ def test_a_document_that_no_longer_matches_its_hash_is_refused():
     document = gd_kjd_deciding_in(43)
     published = sha256_of(document)
     altered = {**document, "base_ratio": "0.80"}
-    with pytest.raises(schemes.RuleDocumentAltered, match=published):
+    with pytest.raises(schemes.RuleDocumentAltered, match=published) as refused:
         schemes.ruleset_of(RuleVersion(id=7, document=altered, document_sha256=published))
+    # A request meeting it is refused as a conflict that names the cause, not a 500.
+    answer = domain_problem(refused.value)
+    assert (answer.status_code, answer.json["code"]) == (409, "rule_document_altered")
     # Nothing was cached under the published hash: the genuine document still parses.
     assert schemes.ruleset_of(RuleVersion(id=7, document=document, document_sha256=published)).base_ratio \
         == rules.parse_rules(document).base_ratio

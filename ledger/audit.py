@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Insert, Text, bindparam, cast, event, insert, literal, select, update
+from sqlalchemy import ARRAY, JSON, Insert, String, Text, bindparam, cast, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry_hash, utc_text
@@ -209,22 +209,57 @@ def write_pending(session: Session) -> None:
                     .values(seq=seq, hash=prev, journal_seq=number, event_seq=event_seq))
 
 
-def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event_seq: int,
-                             **head: Any) -> None:
-    """PostgreSQL: the entries, the bank events and the new head in one round trip (the
-    head's lock is held from the SELECT above to the commit; every writer queues on it),
-    as data-modifying WITH parts of the entries' INSERT."""
+def _unnested(table: Any, names: tuple[str, ...]) -> Any:
+    """One row per element of the bound arrays ``<name>_list`` (PostgreSQL's ``unnest``),
+    as columns for an INSERT into ``table``; JSON columns are bound as their text and
+    cast, so they are stored as that text. Any number of rows is the same statement:
+    SQLAlchemy compiles it once (a multi-row VALUES is never cached) and PostgreSQL
+    prepares it once."""
+    # Strings as text[]: a cast to VARCHAR(n)[] would cut an overlong value silently,
+    # where the assignment to the column refuses it.
+    arrays = [bindparam(f"{name}_list", type_=ARRAY(Text() if isinstance(table.c[name].type, (String, JSON))
+                                                     else table.c[name].type)) for name in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    return [cast(rows.c[name], JSON()) if isinstance(table.c[name].type, JSON) else rows.c[name] for name in names]
+
+
+_ENTRY_LISTS = ("seq", "actor", "action", "entity_type", "entity_id", "before", "after", "journal", "prev_hash",
+                "hash", "canonical")
+_EVENT_LISTS = ("public_id", "type", "bank_id", "occurred_at", "data", "position")
+
+
+def _append_statement() -> Insert:
+    """PostgreSQL: the entries, the bank events and the new head in one round trip, as
+    data-modifying WITH parts of the entries' INSERT; the entries share one moment."""
+    entries, heads, feed = AuditEntry.__table__, AuditHead.__table__, Event.__table__
+    new_head = (update(heads).where(heads.c.id == 1)
+                .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"),
+                        journal_seq=bindparam("head_journal_seq"), event_seq=bindparam("head_event_seq"))
+                .returning(heads.c.id).cte("new_head"))
+    new_events = insert(feed).from_select(_EVENT_LISTS, select(*_unnested(feed, _EVENT_LISTS))) \
+        .returning(feed.c.id).cte("new_events")
+    return (insert(entries)
+            .from_select((*_ENTRY_LISTS, "occurred_at"),
+                         select(*_unnested(entries, _ENTRY_LISTS),
+                                bindparam("occurred_at", type_=entries.c.occurred_at.type)))
+            .add_cte(new_head).add_cte(new_events))
+
+
+_APPEND = _append_statement()
+
+
+def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event_seq: int, *, seq: int, hash: str,
+                             journal_seq: int) -> None:
+    """The entries, the bank events and the new head in one statement (the head's lock is
+    held from the SELECT in write_pending to the commit; every writer queues on it)."""
     events, event_seq = pending_event_rows(session, event_seq)
-    heads = AuditHead.__table__
-    statement = insert(AuditEntry.__table__).values([
-        {**row, **{name: cast(literal(row[name], Text()), JSON()) for name in JSON_COLUMNS}}
-        for row in rows
-    ]).add_cte(update(heads).where(heads.c.id == 1).values(**head, event_seq=event_seq)
-               .returning(heads.c.id).cte("new_head"))
-    if events:
-        feed = Event.__table__
-        statement = statement.add_cte(insert(feed).values(events).returning(feed.c.id).cte("new_events"))
-    session.execute(statement)
+    params: dict[str, Any] = {f"{name}_list": [row[name] for row in rows] for name in _ENTRY_LISTS}
+    # Encoded as the Core INSERT encoded a JSON value (psycopg's Json: json.dumps).
+    params.update({f"{name}_list": [event[name] for event in events] for name in _EVENT_LISTS if name != "data"})
+    params["data_list"] = [json.dumps(event["data"]) for event in events]
+    params.update(occurred_at=rows[0]["occurred_at"], head_seq=seq, head_hash=hash, head_journal_seq=journal_seq,
+                  head_event_seq=event_seq)
+    session.execute(_APPEND, params)
 
 
 @event.listens_for(Session, "before_commit")

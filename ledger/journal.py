@@ -64,6 +64,11 @@ _LOCK_ACCOUNTS = (
 )
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_HEADER = insert(_transactions)
+#: Executed with a list of rows: SQLAlchemy sends them as one multi-row INSERT
+#: ("insertmanyvalues") from a statement compiled once, where ``.values([rows])``
+#: would be compiled anew on every call (a multi-row VALUES has no cache key).
+_INSERT_RESERVATIONS = insert(_reservations).returning(
+    _reservations.c.id, _reservations.c.source_account_id, _reservations.c.hold_account_id, _reservations.c.amount)
 
 
 @dataclass(frozen=True)
@@ -389,10 +394,7 @@ def reserve_all(
     # on the order of RETURNING). Ids are matched back by content: rows alike in
     # everything but their id are interchangeable.
     ids: dict[tuple[int, int, int], list[int]] = defaultdict(list)
-    for row_id, source_id, hold_id, amount in session.execute(
-        insert(_reservations).values(rows).returning(_reservations.c.id, _reservations.c.source_account_id,
-                                                     _reservations.c.hold_account_id, _reservations.c.amount)
-    ):
+    for row_id, source_id, hold_id, amount in session.execute(_INSERT_RESERVATIONS, rows):
         ids[int(source_id), int(hold_id), int(amount)].append(int(row_id))
     reservations = []
     for row in rows:

@@ -30,6 +30,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine.default import CacheStats
 
 from .helpers import bearer
 
@@ -56,27 +57,46 @@ class StatementLog:
 
 
 @pytest.fixture
-def reviewed_claim(client, make_bank, make_user, make_loan):
-    """SPEC §3.3 example 2 (three payer sub-funds), submitted and reviewed."""
+def review(client, make_bank, make_user, make_loan):
+    """SPEC §3.3 example 2 (three payer sub-funds): ``review()`` submits and reviews one
+    more claim of it and returns its id and the bureau's tokens."""
     bank = bearer(make_bank("BANK-A"))
     tokens = {"reviewer": bearer(make_user("reviewer", name="reviewer")),
               "approver": bearer(make_user("approver", name="approver")),
               "admin": bearer(make_user("fund_admin", name="admin"))}
     make_loan("BANK-A", region="440106", categories=["tech_sme"], principal=500_000_000_00)
-    loan = make_loan("BANK-A", region="440703", categories=["tech_sme", "agri_tech"], principal=3_000_000_00)
-    r = client.post("/api/v1/claims", json={"loan_id": loan.id, "default_on": "2026-03-01",
-                                            "outstanding_principal": "3000000.00"},
-                    headers={**bank, "Idempotency-Key": "k-1"})
-    assert r.status_code == 201, r.json
-    cid = r.json["id"]
-    r = client.post(f"/api/v1/claims/{cid}/review", json={"recommendation": "approve", "comment": "ok"},
-                    headers=tokens["reviewer"])
+
+    def review() -> tuple[int, dict[str, dict[str, str]]]:
+        loan = make_loan("BANK-A", region="440703", categories=["tech_sme", "agri_tech"], principal=3_000_000_00)
+        r = client.post("/api/v1/claims", json={"loan_id": loan.id, "default_on": "2026-03-01",
+                                                "outstanding_principal": "3000000.00"},
+                        headers={**bank, "Idempotency-Key": f"k-{loan.id}"})
+        assert r.status_code == 201, r.json
+        cid = r.json["id"]
+        r = client.post(f"/api/v1/claims/{cid}/review", json={"recommendation": "approve", "comment": "ok"},
+                        headers=tokens["reviewer"])
+        assert r.status_code == 200, r.json
+        return cid, tokens
+
+    return review
+
+
+@pytest.fixture
+def reviewed_claim(review):
+    """One claim of SPEC §3.3 example 2, submitted and reviewed: its id and the tokens."""
+    return review()
+
+
+def approve_and_pay(client, cid: int, tokens: dict[str, dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=tokens["approver"])
     assert r.status_code == 200, r.json
-    return cid, tokens
+    r = client.post(f"/api/v1/claims/{cid}/pay", json={"payment_reference": f"PAY-{cid}", "paid_on": "2026-06-30"},
+                    headers=tokens["admin"])
+    assert (r.status_code, r.json["status"]) == (200, "paid"), r.json
 
 
-def test_approve_and_pay_stay_within_the_statement_budget(client, engine, reviewed_claim):
-    cid, tokens = reviewed_claim
+def test_approve_and_pay_stay_within_the_statement_budget(client, engine, review):
+    cid, tokens = review()
     with StatementLog(engine) as approve:
         r = client.post(f"/api/v1/claims/{cid}/approve", json={}, headers=tokens["approver"])
     assert r.status_code == 200, r.json
@@ -131,3 +151,24 @@ def test_approve_and_pay_load_the_claim_with_a_row_per_payer_line_and_history_en
     # Three payer lines; history: submit, review (approve), then approve too (pay).
     assert (approve.rows, pay.rows) == ([3 * 2], [3 * 3])
     assert not any(re.search(r"\bdocument\b", statement) for statement in approve.statements + pay.statements)
+
+
+def test_a_second_claim_compiles_no_statement(client, engine, review):
+    """Every statement of the claim path comes from SQLAlchemy's compiled cache once the
+    first claim went through: compiling one costs about as much CPU as a statement's
+    round trip (a multi-row ``.values([...])`` or literal-built statement has no cache
+    key and is compiled on every call)."""
+    first, second = review(), review()
+    approve_and_pay(client, *first)
+    compiled: list[str] = []
+
+    def check(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if context.cache_hit in (CacheStats.NO_CACHE_KEY, CacheStats.CACHE_MISS):
+            compiled.append(f"{context.cache_hit.name}: {' '.join(statement.split())[:140]}")
+
+    event.listen(engine, "after_cursor_execute", check)
+    try:
+        approve_and_pay(client, *second)
+    finally:
+        event.remove(engine, "after_cursor_execute", check)
+    assert compiled == []

@@ -7,6 +7,7 @@ milliseconds and an entry exists exactly when the change it describes was commit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -14,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Insert, String, Text, bindparam, cast, event, func, insert, select, update
+from sqlalchemy import JSON, Insert, Text, bindparam, cast, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from verifier.canonical import GENESIS_HASH, canonical_json, entry_fields, entry_hash, utc_text
 from verifier.checks import check_head
 
 from .chain import column_mismatches, walk
-from .db import BULK_MIN_ROWS, insert_rows
+from .db import BULK_MIN_ROWS, insert_rows, insert_unnested
 from .models import AuditEntry, AuditHead, Event
 from .models.base import utcnow
 from .pending import scope_to_savepoints
@@ -96,6 +97,7 @@ def entry_row(seq: int, occurred_at: datetime, prev_hash: str, *, actor: str, ac
     return row
 
 
+@functools.cache
 def insert_entries(dialect: str) -> Insert:
     """INSERT for rows from :func:`entry_row`: the JSON columns take their text as given
     (``<column>_text``), not the driver's JSON encoding of a value."""
@@ -164,6 +166,12 @@ def _group(pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dic
     return groups
 
 
+_heads = AuditHead.__table__
+#: Of the table, not the mapped class: a Core statement skips the ORM's execution path.
+_LOCK_HEAD = (select(_heads.c.seq, _heads.c.hash, _heads.c.journal_seq, _heads.c.event_seq)
+              .where(_heads.c.id == 1).with_for_update())
+
+
 def write_pending(session: Session) -> None:
     if not session.info.get(_PENDING):
         return
@@ -172,10 +180,7 @@ def write_pending(session: Session) -> None:
     # which every writer queues on, is held only for the append and the commit.
     session.flush()
     pending = session.info.pop(_PENDING)
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash, AuditHead.journal_seq, AuditHead.event_seq)
-        .where(AuditHead.id == 1).with_for_update()
-    ).one()
+    head = session.execute(_LOCK_HEAD).one()
     seq, prev, number = int(head.seq), head.hash, int(head.journal_seq)
     # One moment for the commit's entries: they take effect together, with the commit.
     occurred_at = utcnow()
@@ -205,22 +210,8 @@ def write_pending(session: Session) -> None:
     # The bank events of this transaction are written in the same critical section,
     # so their feed positions follow commit order too (ledger.events).
     event_seq = write_pending_events(session, int(head.event_seq))
-    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1)
-                    .values(seq=seq, hash=prev, journal_seq=number, event_seq=event_seq))
-
-
-def _unnested(table: Any, names: tuple[str, ...]) -> Any:
-    """One row per element of the bound arrays ``<name>_list`` (PostgreSQL's ``unnest``),
-    as columns for an INSERT into ``table``; JSON columns are bound as their text and
-    cast, so they are stored as that text. Any number of rows is the same statement:
-    SQLAlchemy compiles it once (a multi-row VALUES is never cached) and PostgreSQL
-    prepares it once."""
-    # Strings as text[]: a cast to VARCHAR(n)[] would cut an overlong value silently,
-    # where the assignment to the column refuses it.
-    arrays = [bindparam(f"{name}_list", type_=ARRAY(Text() if isinstance(table.c[name].type, (String, JSON))
-                                                     else table.c[name].type)) for name in names]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived()
-    return [cast(rows.c[name], JSON()) if isinstance(table.c[name].type, JSON) else rows.c[name] for name in names]
+    session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev, "head_journal_seq": number,
+                                 "head_event_seq": event_seq})
 
 
 _ENTRY_LISTS = ("seq", "actor", "action", "entity_type", "entity_id", "before", "after", "journal", "prev_hash",
@@ -228,21 +219,18 @@ _ENTRY_LISTS = ("seq", "actor", "action", "entity_type", "entity_id", "before", 
 _EVENT_LISTS = ("public_id", "type", "bank_id", "occurred_at", "data", "position")
 
 
+_MOVE_HEAD = (update(_heads).where(_heads.c.id == 1)
+              .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"),
+                      journal_seq=bindparam("head_journal_seq"), event_seq=bindparam("head_event_seq")))
+
+
 def _append_statement() -> Insert:
     """PostgreSQL: the entries, the bank events and the new head in one round trip, as
     data-modifying WITH parts of the entries' INSERT; the entries share one moment."""
-    entries, heads, feed = AuditEntry.__table__, AuditHead.__table__, Event.__table__
-    new_head = (update(heads).where(heads.c.id == 1)
-                .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"),
-                        journal_seq=bindparam("head_journal_seq"), event_seq=bindparam("head_event_seq"))
-                .returning(heads.c.id).cte("new_head"))
-    new_events = insert(feed).from_select(_EVENT_LISTS, select(*_unnested(feed, _EVENT_LISTS))) \
-        .returning(feed.c.id).cte("new_events")
-    return (insert(entries)
-            .from_select((*_ENTRY_LISTS, "occurred_at"),
-                         select(*_unnested(entries, _ENTRY_LISTS),
-                                bindparam("occurred_at", type_=entries.c.occurred_at.type)))
-            .add_cte(new_head).add_cte(new_events))
+    entries, feed = AuditEntry.__table__, Event.__table__
+    new_head = _MOVE_HEAD.returning(_heads.c.id).cte("new_head")
+    new_events = insert_unnested(feed, _EVENT_LISTS).returning(feed.c.id).cte("new_events")
+    return insert_unnested(entries, _ENTRY_LISTS, shared=("occurred_at",)).add_cte(new_head).add_cte(new_events)
 
 
 _APPEND = _append_statement()

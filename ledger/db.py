@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event, func, select
+from sqlalchemy import (ARRAY, JSON, Date, DateTime, Engine, Insert, String, Text, bindparam, cast, create_engine, event,
+                        func, insert, select)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,6 +80,27 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
         ))
     start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
     return list(range(start + 1, start + n + 1))
+
+
+def insert_unnested(table: Any, names: Sequence[str], *, shared: Sequence[str] = ()) -> Insert:
+    """PostgreSQL: an INSERT into ``table`` of one row per element of the arrays bound as
+    ``<name>_list`` for each of ``names`` (``unnest``), in the arrays' order (ids from a
+    sequence follow it), with the columns in ``shared`` bound once (as ``<name>``) for
+    every row. Any number of rows is one statement: SQLAlchemy compiles it once (a
+    multi-row VALUES has no cache key and is compiled on every call), PostgreSQL
+    prepares it once, and it runs once (an executemany runs once per row).
+
+    JSON columns are bound as their text and cast, so they are stored as that text;
+    strings as text[] (a cast to VARCHAR(n)[] would cut an overlong value where the
+    assignment to the column refuses it)."""
+    def element_type(column: Any) -> Any:
+        return Text() if isinstance(column.type, (String, JSON)) else column.type
+
+    rows = (func.unnest(*(bindparam(f"{name}_list", type_=ARRAY(element_type(table.c[name]))) for name in names))
+            .table_valued(*names, with_ordinality="ordinality").render_derived())
+    columns = [cast(rows.c[name], JSON()) if isinstance(table.c[name].type, JSON) else rows.c[name] for name in names]
+    columns += [bindparam(name, type_=table.c[name].type) for name in shared]
+    return insert(table).from_select([*names, *shared], select(*columns).order_by(rows.c.ordinality))
 
 
 #: Below this many rows a Core executemany costs no more than the set-up below.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Update, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from verifier.canonical import postings_digest
 
 from . import audit
+from .db import insert_unnested
 from .errors import (
     AlreadyExists,
     AlreadyReversed,
@@ -62,7 +63,11 @@ _LOCK_ACCOUNTS = (
     # concurrent approvals then deadlock.
     .with_for_update(key_share=True)
 )
+#: SQLite: the driver's executemany. PostgreSQL: the postings in one statement, in leg
+#: order (an executemany runs once per posting there).
 _INSERT_POSTINGS = insert(_postings)
+_INSERT_POSTINGS_UNNESTED = insert_unnested(_postings, ("account_id", "amount", "balance_after"),
+                                            shared=("transaction_id",))
 _INSERT_HEADER = insert(_transactions)
 #: Executed with a list of rows: SQLAlchemy sends them as one multi-row INSERT
 #: ("insertmanyvalues") from a statement compiled once, where ``.values([rows])``
@@ -187,13 +192,20 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         set_committed_value(by_id[account_id], "balance", balance)
         running[account_id] = balance - deltas[account_id]
 
-    rows = []
+    account_ids, amounts, balances_after = [], [], []
     for leg in legs:
         account = leg.account
         running[account.id] += leg.amount if account.normal_side == DEBIT else -leg.amount
-        rows.append({"transaction_id": values["id"], "account_id": account.id, "amount": leg.amount,
-                     "balance_after": running[account.id]})
-    session.execute(_INSERT_POSTINGS, rows)
+        account_ids.append(account.id)
+        amounts.append(leg.amount)
+        balances_after.append(running[account.id])
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_INSERT_POSTINGS_UNNESTED, {"transaction_id": values["id"], "account_id_list": account_ids,
+                                                    "amount_list": amounts, "balance_after_list": balances_after})
+    else:
+        session.execute(_INSERT_POSTINGS, [
+            {"transaction_id": values["id"], "account_id": account_id, "amount": amount, "balance_after": after}
+            for account_id, amount, after in zip(account_ids, amounts, balances_after)])
     session.execute(_INSERT_HEADER, values)
     _move_closings(session, deltas, balances, values["effective_on"])  # type: ignore[arg-type]
     audit.bind_journal(session, values["id"], canonical_digest(values, ((leg.account.code, leg.amount) for leg in legs)))
@@ -284,17 +296,38 @@ def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[i
         # were not reliably locked in id order (concurrent payments deadlocked under
         # bench/approve.py).
         session.execute(_LOCK_ACCOUNTS, {"ids": ids})
-    delta = case({account_id: literal(deltas[account_id], BigInteger) for account_id in ids}, value=_accounts.c.id)
-    rows = session.execute(
-        update(_accounts)
-        .where(_accounts.c.id.in_(ids))
-        .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
-        .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
-        .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day),
-        {"day": day},
-    ).all()
+    params: dict[str, object] = {"day": day}
+    for n, account_id in enumerate(ids):
+        params[f"account_{n}"], params[f"delta_{n}"] = account_id, deltas[account_id]
+    rows = session.execute(_apply_deltas_statement(len(ids)), params).all()
     last_days.update({int(account_id): last_day for account_id, _balance, last_day in rows})
     return {int(account_id): int(balance) for account_id, balance, _last_day in rows}
+
+
+_APPLY_DELTAS: dict[int, Update] = {}
+#: Movements of more accounts than this (bulk corrections) build their UPDATE each time.
+_KEEP_APPLY_DELTAS = 32
+
+
+def _apply_deltas_statement(n: int) -> Update:
+    """The UPDATE moving ``n`` accounts' balances, its ids and deltas bound as
+    ``account_<i>`` and ``delta_<i>``: one statement object per number of accounts, so
+    SQLAlchemy compiles it once instead of building and cache-keying it per movement."""
+    statement = _APPLY_DELTAS.get(n)
+    if statement is None:
+        accounts = [bindparam(f"account_{i}", type_=_accounts.c.id.type) for i in range(n)]
+        delta = case({account: bindparam(f"delta_{i}", type_=BigInteger()) for i, account in enumerate(accounts)},
+                     value=_accounts.c.id)
+        statement = (
+            update(_accounts)
+            .where(_accounts.c.id.in_(accounts))
+            .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
+            .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
+            .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day)
+        )
+        if n <= _KEEP_APPLY_DELTAS:
+            _APPLY_DELTAS[n] = statement
+    return statement
 
 
 def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:
@@ -417,17 +450,20 @@ def reserve_all(
     return reservations
 
 
+_RESOLVE = (
+    update(_reservations)
+    .where(_reservations.c.id.in_(bindparam("ids", expanding=True)), _reservations.c.status == "pending")
+    .values(status=bindparam("status"), resolve_transaction_id=bindparam("txn_id"))
+    .returning(_reservations.c.id)
+)
+
+
 def _resolve(session: Session, reservations: Sequence[Reservation], status: str) -> uuid.UUID:
     txn_id = uuid.uuid4()
     ids = [reservation.id for reservation in reservations]
     # The conditional UPDATE is the guard: of two concurrent resolutions only one
     # finds the rows still pending.
-    resolved = session.execute(
-        update(_reservations)
-        .where(_reservations.c.id.in_(ids), _reservations.c.status == "pending")
-        .values(status=status, resolve_transaction_id=txn_id)
-        .returning(_reservations.c.id)
-    ).scalars().all()
+    resolved = session.execute(_RESOLVE, {"ids": ids, "status": status, "txn_id": txn_id}).scalars().all()
     if len(resolved) != len(ids):
         for reservation in reservations:
             session.expire(reservation)

@@ -171,4 +171,4 @@ def test_a_second_claim_compiles_no_statement(client, engine, review):
         approve_and_pay(client, *second)
     finally:
         event.remove(engine, "after_cursor_execute", check)
-    assert compiled == []
+    assert not compiled, "\n".join(compiled)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, Update, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Select, Update, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -52,16 +52,6 @@ _APPLY_DELTA = (
     .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + bindparam("delta") >= 0))
     .values(balance=_accounts.c.balance + bindparam("delta"), last_day=_LAST_DAY)
     .returning(_accounts.c.balance, _accounts.c.last_day)
-)
-_LOCK_ACCOUNTS = (
-    select(_accounts.c.id)
-    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_accounts.c.id)
-    # NO KEY UPDATE, the lock a plain UPDATE of the balance takes: FOR UPDATE would
-    # also conflict with the KEY SHARE locks that inserting postings and reservations
-    # take on the accounts they reference (foreign keys), in no particular order, and
-    # concurrent approvals then deadlock.
-    .with_for_update(key_share=True)
 )
 #: SQLite: the driver's executemany. PostgreSQL: the postings in one statement, in leg
 #: order (an executemany runs once per posting there).
@@ -291,43 +281,55 @@ def _apply_deltas(session: Session, deltas: dict[int, int], day: date) -> dict[i
             return {}
         last_days[ids[0]] = row[1]
         return {ids[0]: int(row[0])}
+    lock, move = _balance_statements(len(ids))
+    params: dict[str, object] = {"day": day}
+    for n, account_id in enumerate(ids):
+        params[f"account_{n}"], params[f"delta_{n}"] = account_id, deltas[account_id]
     if session.get_bind().dialect.name != "sqlite":
         # Its own statement: folded into the UPDATE as a locking sub-select, the rows
         # were not reliably locked in id order (concurrent payments deadlocked under
         # bench/approve.py).
-        session.execute(_LOCK_ACCOUNTS, {"ids": ids})
-    params: dict[str, object] = {"day": day}
-    for n, account_id in enumerate(ids):
-        params[f"account_{n}"], params[f"delta_{n}"] = account_id, deltas[account_id]
-    rows = session.execute(_apply_deltas_statement(len(ids)), params).all()
+        session.execute(lock, params)
+    rows = session.execute(move, params).all()
     last_days.update({int(account_id): last_day for account_id, _balance, last_day in rows})
     return {int(account_id): int(balance) for account_id, balance, _last_day in rows}
 
 
-_APPLY_DELTAS: dict[int, Update] = {}
-#: Movements of more accounts than this (bulk corrections) build their UPDATE each time.
-_KEEP_APPLY_DELTAS = 32
+_BALANCE_STATEMENTS: dict[int, tuple[Select[tuple[int]], Update]] = {}
+#: Movements of more accounts than this (bulk corrections) build their statements each time.
+_KEEP_BALANCE_STATEMENTS = 32
 
 
-def _apply_deltas_statement(n: int) -> Update:
-    """The UPDATE moving ``n`` accounts' balances, its ids and deltas bound as
-    ``account_<i>`` and ``delta_<i>``: one statement object per number of accounts, so
-    SQLAlchemy compiles it once instead of building and cache-keying it per movement."""
-    statement = _APPLY_DELTAS.get(n)
-    if statement is None:
+def _balance_statements(n: int) -> tuple[Select[tuple[int]], Update]:
+    """The lock and the UPDATE moving ``n`` accounts' balances, the ids and deltas bound as
+    ``account_<i>`` and ``delta_<i>``: built once per number of accounts, so SQLAlchemy
+    neither builds and cache-keys them per movement nor expands an IN list per call."""
+    statements = _BALANCE_STATEMENTS.get(n)
+    if statements is None:
         accounts = [bindparam(f"account_{i}", type_=_accounts.c.id.type) for i in range(n)]
         delta = case({account: bindparam(f"delta_{i}", type_=BigInteger()) for i, account in enumerate(accounts)},
                      value=_accounts.c.id)
-        statement = (
+        lock = (
+            select(_accounts.c.id)
+            .where(_accounts.c.id.in_(accounts))
+            .order_by(_accounts.c.id)
+            # NO KEY UPDATE, the lock a plain UPDATE of the balance takes: FOR UPDATE would
+            # also conflict with the KEY SHARE locks that inserting postings and reservations
+            # take on the accounts they reference (foreign keys), in no particular order, and
+            # concurrent approvals then deadlock.
+            .with_for_update(key_share=True)
+        )
+        move = (
             update(_accounts)
             .where(_accounts.c.id.in_(accounts))
             .where(or_(_accounts.c.no_overdraft.is_(False), _accounts.c.balance + delta >= 0))
             .values(balance=_accounts.c.balance + delta, last_day=_LAST_DAY)
             .returning(_accounts.c.id, _accounts.c.balance, _accounts.c.last_day)
         )
-        if n <= _KEEP_APPLY_DELTAS:
-            _APPLY_DELTAS[n] = statement
-    return statement
+        statements = lock, move
+        if n <= _KEEP_BALANCE_STATEMENTS:
+            _BALANCE_STATEMENTS[n] = statements
+    return statements
 
 
 def _forget_balances(session: Session, legs: Sequence[Leg]) -> None:

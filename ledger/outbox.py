@@ -16,12 +16,15 @@ from .models import Event
 PENDING = "events_pending"
 
 
+_INSERT_EVENTS = insert(Event.__table__)  # built once: compiled once, not cache-keyed per commit
+
+
 def write_pending_events(session: Session, event_seq: int) -> int:
     """Insert this transaction's events after position ``event_seq``; the caller holds
     the audit head's lock and stores the returned new last position."""
     rows, event_seq = pending_event_rows(session, event_seq)
     if rows:
-        session.execute(insert(Event.__table__), rows)
+        session.execute(_INSERT_EVENTS, rows)
     return event_seq
 
 

@@ -109,14 +109,17 @@ def needs_touch(row: ApiToken, now: datetime) -> bool:
     return last is None or now - last >= LAST_USED_GRANULARITY
 
 
+_tokens = ApiToken.__table__
+_TOUCH = (update(_tokens)
+          .where(_tokens.c.id == bindparam("token_id"),
+                 or_(_tokens.c.last_used_at.is_(None), _tokens.c.last_used_at < bindparam("stale_before")))
+          .values(last_used_at=bindparam("now")))
+
+
 def touch(session_or_connection, token_id: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """Record use, conditionally, so concurrent requests write it once a minute at most."""
-    table = ApiToken.__table__
-    session_or_connection.execute(
-        update(table).where(table.c.id == token_id,
-                            or_(table.c.last_used_at.is_(None), table.c.last_used_at < now - LAST_USED_GRANULARITY))
-        .values(last_used_at=now)
-    )
+    session_or_connection.execute(_TOUCH, {"token_id": token_id, "now": now,
+                                           "stale_before": now - LAST_USED_GRANULARITY})
 
 
 def get_user(session: Session, name: str) -> User:

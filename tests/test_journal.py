@@ -155,6 +155,23 @@ def test_reversing_a_contribution_already_spent_is_refused(session, accounts):
     assert journal.check_balances(session) == []
 
 
+def test_postings_keep_their_legs_order_and_running_balances(session, accounts):
+    """An account twice in one transaction: its postings are numbered in leg order, each
+    with the balance after it (written in one statement on PostgreSQL)."""
+    cash, _held, paid, equity = accounts
+    journal.post_transaction(session, kind="contribution", effective_on=DAY, legs=[
+        journal.credit(cash, 30_00), journal.debit(paid, 50_00), journal.credit(cash, 20_00),
+        journal.debit(cash, 5_00), journal.credit(equity, 5_00)])
+    session.commit()
+    rows = session.execute(text("SELECT a.code, p.amount, p.balance_after FROM journal_postings p "
+                                "JOIN accounts a ON a.id = p.account_id JOIN journal_transactions t "
+                                "ON t.id = p.transaction_id WHERE t.kind = 'contribution' ORDER BY p.id")).all()
+    assert [tuple(row) for row in rows[-5:]] == [("t:cash", -30_00, 70_00), ("t:paid", 50_00, 50_00),
+                                                ("t:cash", -20_00, 50_00), ("t:cash", 5_00, 55_00),
+                                                ("t:equity", -5_00, 105_00)]
+    assert journal.running_balance_breaks(session) == []
+
+
 def test_reserve_then_post(session, accounts):
     cash, held, paid, _equity = accounts
     reservation = journal.reserve(session, source=cash, hold=held, amount=40_00, effective_on=DAY)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (ARRAY, JSON, Date, DateTime, Engine, Insert, String, Text, bindparam, cast, create_engine, event,
-                        func, insert, select)
+from sqlalchemy import (ARRAY, JSON, Date, DateTime, Engine, Insert, String, Text, bindparam, cast, create_engine,
+                        event, func, insert, select)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 

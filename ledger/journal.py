@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, Select, Update, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Insert, Select, Update, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -53,12 +53,29 @@ _APPLY_DELTA = (
     .values(balance=_accounts.c.balance + bindparam("delta"), last_day=_LAST_DAY)
     .returning(_accounts.c.balance, _accounts.c.last_day)
 )
-#: SQLite: the driver's executemany. PostgreSQL: the postings in one statement, in leg
-#: order (an executemany runs once per posting there).
+#: SQLite: the postings by the driver's executemany, then the header.
 _INSERT_POSTINGS = insert(_postings)
-_INSERT_POSTINGS_UNNESTED = insert_unnested(_postings, ("account_id", "amount", "balance_after"),
-                                            shared=("transaction_id",))
 _INSERT_HEADER = insert(_transactions)
+
+
+def _write_statement() -> Insert:
+    """PostgreSQL: the postings (in leg order) and then their header in one statement (an
+    executemany runs once per posting there, and each round trip is made while the
+    accounts' rows are locked). The header's row is made from the count of the postings
+    written, so they are all in before it: its trigger, which checks that they balance,
+    sees them (a row trigger sees what its statement wrote before the row), and none of
+    them sees the header (``journal_postings_sealed``)."""
+    postings = insert_unnested(_postings, ("account_id", "amount", "balance_after"), shared=("transaction_id",)) \
+        .returning(_postings.c.id).cte("postings")
+    written = select(func.count().label("n")).select_from(postings).subquery("written")
+    header = ("id", "kind", "effective_on", "memo", "reference", "reverses_id", "dedupe_key", "created_by",
+              "created_at")
+    return insert(_transactions).from_select(
+        header, select(*(bindparam(name, type_=_transactions.c[name].type) for name in header)).select_from(written)
+    ).add_cte(postings)
+
+
+_WRITE = _write_statement()
 #: Executed with a list of rows: SQLAlchemy sends them as one multi-row INSERT
 #: ("insertmanyvalues") from a statement compiled once, where ``.values([rows])``
 #: would be compiled anew on every call (a multi-row VALUES has no cache key).
@@ -190,13 +207,14 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         amounts.append(leg.amount)
         balances_after.append(running[account.id])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_INSERT_POSTINGS_UNNESTED, {"transaction_id": values["id"], "account_id_list": account_ids,
-                                                    "amount_list": amounts, "balance_after_list": balances_after})
+        session.execute(_WRITE, {**values, "created_at": utcnow(), "transaction_id": values["id"],
+                                 "account_id_list": account_ids, "amount_list": amounts,
+                                 "balance_after_list": balances_after})
     else:
         session.execute(_INSERT_POSTINGS, [
             {"transaction_id": values["id"], "account_id": account_id, "amount": amount, "balance_after": after}
             for account_id, amount, after in zip(account_ids, amounts, balances_after)])
-    session.execute(_INSERT_HEADER, values)
+        session.execute(_INSERT_HEADER, values)
     _move_closings(session, deltas, balances, values["effective_on"])  # type: ignore[arg-type]
     audit.bind_journal(session, values["id"], canonical_digest(values, ((leg.account.code, leg.amount) for leg in legs)))
 

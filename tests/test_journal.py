@@ -11,8 +11,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger import journal
+from ledger.db import make_engine, make_sessionmaker
 from ledger.errors import AlreadyReversed, InsufficientFunds, ReservationResolved, UnbalancedTransaction
 from ledger.models import CREDIT, DEBIT, JournalTransaction
+from ledger.models.base import utcnow
 
 DAY = date(2026, 3, 1)
 
@@ -79,6 +81,36 @@ def test_the_database_refuses_an_unbalanced_transaction(session, accounts):
     with pytest.raises(DBAPIError, match="not balanced"):
         _raw_insert_txn(session, txn)
     session.rollback()
+
+
+@pytest.mark.postgresql
+def test_the_one_statement_write_is_checked_by_the_same_triggers(pg_url):
+    """PostgreSQL writes a transaction's postings and header in one statement: the
+    header's trigger sees those postings (it lets a balanced pair through and names the
+    sum of an unbalanced one), and a posting for a written header is still refused."""
+    engine = make_engine(pg_url)
+
+    def write(session: Session, txn: uuid.UUID, amounts: list[int], *accounts) -> None:  # type: ignore[no-untyped-def]
+        session.execute(journal._WRITE, {
+            "id": txn, "kind": "move", "effective_on": DAY, "memo": "", "reference": None, "reverses_id": None,
+            "dedupe_key": None, "created_by": None, "created_at": utcnow(), "transaction_id": txn,
+            "account_id_list": [account.id for account in accounts], "amount_list": amounts,
+            "balance_after_list": amounts})
+
+    try:
+        with make_sessionmaker(engine)() as session:
+            cash = journal.open_account(session, "t:cash", "cash", normal_side=DEBIT)
+            equity = journal.open_account(session, "t:equity", "equity", normal_side=CREDIT)
+            written = uuid.uuid4()
+            write(session, written, [500, -500], cash, equity)
+            session.commit()
+            with pytest.raises(DBAPIError, match=r"not balanced \(2 postings, sum 100\)"):
+                write(session, uuid.uuid4(), [500, -400], cash, equity)
+            session.rollback()
+            with pytest.raises(DBAPIError, match="already written"):
+                write(session, written, [500, -500], cash, equity)
+    finally:
+        engine.dispose()
 
 
 def test_the_database_refuses_postings_added_to_a_written_transaction(session, accounts):

@@ -170,6 +170,9 @@ _heads = AuditHead.__table__
 #: Of the table, not the mapped class: a Core statement skips the ORM's execution path.
 _LOCK_HEAD = (select(_heads.c.seq, _heads.c.hash, _heads.c.journal_seq, _heads.c.event_seq)
               .where(_heads.c.id == 1).with_for_update())
+_MOVE_HEAD = (update(_heads).where(_heads.c.id == 1)
+              .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"),
+                      journal_seq=bindparam("head_journal_seq"), event_seq=bindparam("head_event_seq")))
 
 
 def write_pending(session: Session) -> None:
@@ -214,14 +217,10 @@ def write_pending(session: Session) -> None:
                                  "head_event_seq": event_seq})
 
 
+#: The columns the append binds as one array each (ledger.db.insert_unnested).
 _ENTRY_LISTS = ("seq", "actor", "action", "entity_type", "entity_id", "before", "after", "journal", "prev_hash",
                 "hash", "canonical")
 _EVENT_LISTS = ("public_id", "type", "bank_id", "occurred_at", "data", "position")
-
-
-_MOVE_HEAD = (update(_heads).where(_heads.c.id == 1)
-              .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"),
-                      journal_seq=bindparam("head_journal_seq"), event_seq=bindparam("head_event_seq")))
 
 
 def _append_statement() -> Insert:

@@ -349,8 +349,10 @@ class CpuMeter:
     def _backends(self) -> list[int]:
         with self.engine.connect() as connection:
             return list(connection.exec_driver_sql(
+                # Client backends only: an autovacuum worker cleaning up after the setup's
+                # bulk writes is not this round's work.
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()").scalars())
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()").scalars())
 
     def _sample(self) -> dict[str, dict[int, float]]:
         groups = {"app": _children(self.master), "db": self._backends()}

@@ -84,6 +84,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from harness import DEFAULT_PG, ROOT, scratch_database  # first: puts the project root on sys.path
 
@@ -497,59 +498,66 @@ def ledger_round(port: int, world: World, claim_ids: list[int], clients: int, de
     return run
 
 
-def floor_round(port: int, requests: int, clients: int, deadline: float) -> Run:
-    """``requests`` ``GET /api/v1/health`` over HTTP from ``clients`` threads: the
-    cheapest answer the same gunicorn and app give (routing, the request's hooks, one
-    session with a trivial query, a JSON answer), two per claim-equivalent."""
-    counter = iter(range(requests))
-    counter_lock, lock = threading.Lock(), threading.Lock()
+def numbered_round(kind: str, first: int, count: int, clients: int, deadline: float,
+                   connect: Callable[[int], Any], step: Callable[[Any, int], str | None]) -> Run:
+    """Numbers ``first`` .. ``first + count - 1`` shared by ``clients`` threads until
+    ``deadline``; each thread opens its connection with ``connect(i)`` and times
+    ``step(connection, n)``, which returns a failure or None. Two steps are one
+    claim-equivalent."""
+    numbers = iter(range(first, first + count))
+    numbers_lock, lock = threading.Lock(), threading.Lock()
     run = Run()
 
-    def client(_i: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    def client(i: int) -> None:
+        connection = connect(i)
         local: list[float] = []
         failures: list[str] = []
-        stopped = 0
+        stopped = False
         try:
-            while True:
-                if time.monotonic() > deadline:
-                    stopped = 1
-                    break
-                with counter_lock:
-                    n = next(counter, None)
+            while not (stopped := time.monotonic() > deadline):
+                with numbers_lock:
+                    n = next(numbers, None)
                 if n is None:
                     break
                 t0 = time.perf_counter()
-                try:
-                    connection.request("GET", "/api/v1/health")
-                    response = connection.getresponse()
-                    payload = response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    connection.close()
-                    failures.append(f"health {n}: {type(exc).__name__}: {exc}")
-                    continue
+                failure = step(connection, n)
                 local.append(time.perf_counter() - t0)
-                if response.status != 200:
-                    failures.append(f"health {n}: {response.status} {payload[:300]!r}")
+                if failure:
+                    failures.append(failure)
         finally:
             connection.close()
             with lock:
                 for seconds in local:
-                    run.add("health", seconds)
+                    run.add(kind, seconds)
                 run.failures.extend(failures)
                 run.requests += len(local)
-                run.stopped_early |= bool(stopped)
+                run.stopped_early |= stopped
 
     run.seconds = run_threads(clients, client)
     run.units = run.requests // 2
     return run
 
 
+def floor_round(port: int, requests: int, clients: int, deadline: float) -> Run:
+    """``requests`` ``GET /api/v1/health`` over HTTP from ``clients`` threads: the
+    cheapest answer the same gunicorn and app give (routing, the request's hooks, one
+    session with a trivial query, a JSON answer), two per claim-equivalent."""
+    def step(connection: http.client.HTTPConnection, n: int) -> str | None:
+        try:
+            connection.request("GET", "/api/v1/health")
+            response = connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()  # the next request reconnects
+            return f"health {n}: {type(exc).__name__}: {exc}"
+        return None if response.status == 200 else f"health {n}: {response.status} {payload[:300]!r}"
+
+    return numbered_round("health", 0, requests, clients, deadline,
+                          lambda _i: http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT), step)
+
+
 def baseline_round(dsn: str, world: World, statements: int, clients: int, first: int, deadline: float) -> Run:
     """``statements`` bare conditional UPDATE + INSERT + COMMIT through psycopg, ``clients`` threads."""
-    counter = iter(range(first, first + statements))
-    counter_lock, lock = threading.Lock(), threading.Lock()
-    run = Run()
     accounts = world.baseline_accounts
     sql = "UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s"
     connections = [psycopg.connect(dsn) for _ in range(clients)]  # connected before the clock starts
@@ -557,43 +565,20 @@ def baseline_round(dsn: str, world: World, statements: int, clients: int, first:
         cursor.execute(BASELINE_TABLE)
     connections[0].commit()
 
-    def client(i: int) -> None:
-        connection = connections[i]
-        local: list[float] = []
-        failures: list[str] = []
-        stopped = 0
+    def step(connection: psycopg.Connection, n: int) -> str | None:
+        account = accounts[n % len(accounts)]
         with connection.cursor() as cursor:
-            while True:
-                if time.monotonic() > deadline:
-                    stopped = 1
-                    break
-                with counter_lock:
-                    n = next(counter, None)
-                if n is None:
-                    break
-                t0 = time.perf_counter()
-                account = accounts[n % len(accounts)]
-                cursor.execute(sql, (BASELINE_AMOUNT, account, BASELINE_AMOUNT))
-                matched = cursor.rowcount
-                cursor.execute(BASELINE_INSERT, (account, BASELINE_AMOUNT))
-                connection.commit()
-                local.append(time.perf_counter() - t0)
-                if matched != 1:
-                    failures.append(f"statement {n}: no row matched (overdraft)")
-        with lock:
-            for seconds in local:
-                run.add("update", seconds)
-            run.failures.extend(failures)
-            run.requests += len(local)
-            run.stopped_early |= bool(stopped)
+            cursor.execute(sql, (BASELINE_AMOUNT, account, BASELINE_AMOUNT))
+            matched = cursor.rowcount
+            cursor.execute(BASELINE_INSERT, (account, BASELINE_AMOUNT))
+        connection.commit()
+        return None if matched == 1 else f"statement {n}: no row matched (overdraft)"
 
     try:
-        run.seconds = run_threads(clients, client)
+        return numbered_round("update", first, statements, clients, deadline, connections.__getitem__, step)
     finally:
         for connection in connections:
             connection.close()
-    run.units = run.requests // 2
-    return run
 
 
 # -- checks, profile, report -----------------------------------------------------------------

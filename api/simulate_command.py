@@ -73,7 +73,7 @@ def simulate_command(scheme: str, scenario_file: Path | None, as_of: str | None,
     from ledger import clock
     from ledger import simulations as service
     from ledger.errors import DomainError
-    from rules.money import format_grouped, parse_amount
+    from rules.money import format_grouped, parse_amount, percent_text
     from rules.simulation import dumps
 
     today = clock.today(current_app.config.get("BUSINESS_DATE")).isoformat()
@@ -128,7 +128,7 @@ def simulate_command(scheme: str, scenario_file: Path | None, as_of: str | None,
         for row in result[side]["subfunds"]:
             figures = "".join(f"{format_grouped(parse_amount(row[k])):>20}"
                               for k in ("available", "expected_payout", "p95_payout", "p99_payout"))
-            click.echo(f"  {row['subfund']:<14}{figures}  {row['depletion_probability'] * 100:.2f}%")
+            click.echo(f"  {row['subfund']:<14}{figures}  {percent_text(row['depletion_probability'])}")
     click.echo(f"Wrote {xlsx_path} and {pdf_path}" + (f" and {json_path}" if json_path else "") + ".")
 
 

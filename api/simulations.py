@@ -72,9 +72,12 @@ class SubFundResultOut(Schema):
     p95_payout = fields.String()
     p99_payout = fields.String()
     max_payout = fields.String()
-    depletion_probability = fields.Float()
-    expected_depletion_month = fields.Float(allow_none=True)
-    depletion_curve = fields.List(fields.Float(), metadata={"description": "P(depleted by month m), m = 1..horizon"})
+    depletion_probability = fields.String(metadata={
+        "description": "Share of runs in which the sub-fund ran dry, six decimals (\"0.012500\")"})
+    expected_depletion_month = fields.String(allow_none=True, metadata={
+        "description": "Mean month of depletion over those runs, two decimals; null if it never ran dry"})
+    depletion_curve = fields.List(fields.String(), metadata={
+        "description": "P(depleted by month m), m = 1..horizon, six decimals each"})
 
 
 class BankResultOut(Schema):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from markupsafe import Markup, escape
 
-from rules.money import ratio_text
+from rules.money import ratio_text, round_half_up
 
 from .formatting import money_text
 
@@ -43,6 +44,12 @@ class Leverage:
     limit: Fraction | None
 
 
+def pixels(value: Fraction | Decimal | int) -> Decimal:
+    """A position or length in pixels to a tenth, ROUND_HALF_UP from the exact figure
+    (fen or a ratio scaled to the chart): an SVG attribute is text, so no float is needed."""
+    return Decimal(round_half_up(Fraction(value) * 10)).scaleb(-1)
+
+
 def _svg(height: int, title: str, body: list[str]) -> Markup:
     head = (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
             f'width="100%" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>')
@@ -70,7 +77,7 @@ def exposure_chart(rows: Sequence[Pair], *, title: str, contingent_label: str, a
                     f"{escape(row.label)}</text>")
         for j, (css, value, name) in enumerate((("bar-contingent", row.contingent, contingent_label),
                                                 ("bar-available", row.available, available_label))):
-            width = round(span * value / top, 1)
+            width = pixels(Fraction(span * value, top))
             by = y + j * BAR_H
             text = money_text(value)
             body.append(f'<rect class="{css}" x="{LABEL_W}" y="{by}" width="{width}" height="{BAR_H - 2}">'
@@ -97,14 +104,13 @@ def leverage_chart(rows: Sequence[Leverage], *, title: str, used_label: str, lim
                     f"{escape(row.label)}</text>")
         used = row.used or Fraction(0)
         over = row.limit is not None and used > row.limit
-        width = round(float(span * used / top), 1)
-        # Figures shown exactly (ratio_text rounds half up); floats only place pixels.
+        width = pixels(span * used / top)
         used_text = "—" if row.used is None else f"{ratio_text(row.used, 2)}×"
         limit_text = "—" if row.limit is None else f"{_plain(row.limit)}×"
         body.append(f'<rect class="{"bar-over" if over else "bar-used"}" x="{LABEL_W}" y="{y}" width="{width}" '
                     f'height="{BAR_H}"><title>{escape(row.label)} {escape(used_label)} {used_text}</title></rect>')
         if row.limit is not None:
-            x = round(LABEL_W + float(span * row.limit / top), 1)
+            x = pixels(LABEL_W + span * row.limit / top)
             body.append(f'<line class="limit-mark" x1="{x}" x2="{x}" y1="{y - 5}" y2="{y + BAR_H + 5}">'
                         f"<title>{escape(limit_label)} {limit_text}</title></line>")
         body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
@@ -133,12 +139,12 @@ def utilisation_chart(rows: Sequence[Utilisation], *, title: str, used_label: st
         y = TOP + i * row_h + ROW_GAP // 2
         body.append(f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H - 2}" text-anchor="end">'
                     f"{escape(row.label)}</text>")
-        width = round(span * row.used / top, 1)
+        width = pixels(Fraction(span * row.used, top))
         css = "bar-over" if row.used > row.cap else "bar-used"
         share = "—" if row.cap == 0 else ratio_text(Fraction(row.used, row.cap), 4)
         body.append(f'<rect class="{css}" x="{LABEL_W}" y="{y}" width="{width}" height="{BAR_H}">'
                     f"<title>{escape(row.label)} {escape(used_label)} {money_text(row.used)}</title></rect>")
-        x = round(LABEL_W + span * row.cap / top, 1)
+        x = pixels(LABEL_W + Fraction(span * row.cap, top))
         body.append(f'<line class="limit-mark" x1="{x}" x2="{x}" y1="{y - 5}" y2="{y + BAR_H + 5}">'
                     f"<title>{escape(cap_label)} {money_text(row.cap)}</title></line>")
         body.append(f'<text class="value" x="{WIDTH - VALUE_W + 8}" y="{y + BAR_H - 2}">'
@@ -159,17 +165,17 @@ def npl_chart(points: Sequence[RatioPoint], *, limits: Sequence[tuple[str, Fract
     span_x, span_y = WIDTH - left - right, height - top - bottom
     ceiling = max([Fraction(1, 100), *(p.ratio for p in points), *(v for _n, v in limits)]) * Fraction(6, 5)
 
-    def y(value: Fraction) -> float:
-        return round(top + span_y - float(span_y * value / ceiling), 1)
+    def y(value: Fraction) -> Decimal:
+        return pixels(top + span_y - span_y * value / ceiling)
 
-    def x(i: int) -> float:
-        return round(left + (span_x * i / max(1, len(points) - 1)), 1)
+    def x(i: int) -> Decimal:
+        return pixels(left + Fraction(span_x * i, max(1, len(points) - 1)))
 
     body = [f'<line class="axis" x1="{left}" x2="{WIDTH - right}" y1="{top + span_y}" y2="{top + span_y}"/>']
     if limits:
         low = min(v for _n, v in limits)
         band = y(low * Fraction(4, 5))
-        body.append(f'<rect class="warn-band" x="{left}" y="{y(low)}" width="{span_x}" height="{round(band - y(low), 1)}">'
+        body.append(f'<rect class="warn-band" x="{left}" y="{y(low)}" width="{span_x}" height="{band - y(low)}">'
                     f"<title>{escape(ratio_text(low * Fraction(4, 5)))} – {escape(ratio_text(low))}</title></rect>")
     for name, value in limits:
         body.append(f'<line class="limit-mark" stroke-dasharray="6 4" x1="{left}" x2="{WIDTH - right}" '

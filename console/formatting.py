@@ -15,7 +15,7 @@ from babel.numbers import format_currency
 from flask_babel import get_locale
 
 from ledger.clock import BUSINESS_TZ
-from rules.money import AmountError, format_amount, parse_amount, ratio_text
+from rules.money import AmountError, format_amount, parse_amount, percent_text, ratio_text
 from rules.regions import region_label
 
 
@@ -77,10 +77,16 @@ def ratio4_display(value: Fraction | None) -> str:
     return "—" if value is None else ratio_text(value, places=4)
 
 
+def percent_display(value: str | None) -> str:
+    """A probability as answered (``"0.012345"``) as ``1.23%``."""
+    return "—" if value is None else percent_text(value)
+
+
 def init_app(app: Any) -> None:
     app.add_template_filter(money_text, "money")
     app.add_template_filter(date_text, "isodate")
     app.add_template_filter(ratio_display, "ratio")
     app.add_template_filter(ratio4_display, "ratio4")
+    app.add_template_filter(percent_display, "percent")
     app.add_template_filter(plain_amount, "plain_amount")
     app.add_template_filter(region_label, "region")  # 440703 江门市蓬江区 (SPEC §2)

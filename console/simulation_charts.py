@@ -3,20 +3,22 @@
 payout) and the depletion curve by month.
 
 Bar lengths are whole pixels computed from integer fen (``span * fen // top``); the
-figures beside them are the exact amounts. Probabilities, which are floats, only
-place the curve's points.
+figures beside them are the exact amounts. The curve's points are placed from the
+probabilities' decimal strings, exactly (:func:`console.charts.pixels`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from rules.money import parse_amount
+from rules.money import parse_amount, percent_text
 
-from .charts import BAR_H, LABEL_W, ROW_GAP, TOP, VALUE_W, WIDTH, _legend, _svg
+from .charts import BAR_H, LABEL_W, ROW_GAP, TOP, VALUE_W, WIDTH, _legend, _svg, pixels
 from .formatting import money_text
 
 #: (field, css class, fill) of the payout bars; fills as SVG attributes (no inline style).
@@ -59,7 +61,7 @@ def payout_chart(rows: Sequence[Mapping[str, Any]], *, title: str, labels: Mappi
 
 def depletion_chart(rows: Sequence[Mapping[str, Any]], *, title: str, month_label: str) -> Markup | None:
     """Cumulative probability that each sub-fund is depleted by month m (those that can be)."""
-    shown = [r for r in rows if r["depletion_probability"] > 0]
+    shown = [r for r in rows if Decimal(r["depletion_probability"]) > 0]
     if not shown:
         return None
     months = len(shown[0]["depletion_curve"])
@@ -76,11 +78,12 @@ def depletion_chart(rows: Sequence[Mapping[str, Any]], *, title: str, month_labe
     for n, row in enumerate(shown):
         colour = LINE_COLOURS[n % len(LINE_COLOURS)]
         points = [f"{left},{base}"] + [
-            f"{left + plot_w * m / months:.1f},{base - plot_h * p:.1f}" for m, p in enumerate(row["depletion_curve"], 1)]
+            f"{pixels(left + Fraction(plot_w * m, months))},{pixels(base - plot_h * Fraction(p))}"
+            for m, p in enumerate(row["depletion_curve"], 1)]
         body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}">'
                     f'<title>{escape(row["subfund"])}</title></polyline>')
         body.append(f'<text class="legend" fill="{colour}" x="{left + plot_w + 8}" y="{top + 12 + 14 * n}">'
-                    f'{escape(row["subfund"])} {row["depletion_probability"] * 100:.1f}%</text>')
+                    f'{escape(row["subfund"])} {percent_text(row["depletion_probability"], 1)}</text>')
     return _svg(height, title, body)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, render_template, request
@@ -49,6 +50,7 @@ def side_context(side: dict[str, Any]) -> dict[str, Any]:
     lev = side["leverage"]
     return {
         "data": side,
+        "depleted": {r["subfund"] for r in side["subfunds"] if Decimal(r["depletion_probability"]) > 0},
         "leverage": w("leverage", outstanding=money_text(lev["outstanding"]), available=money_text(lev["payer_available"]),
                       used=lev["used"] or "—", limit=lev["limit"] or "—", after=lev["used_after_expected_payout"] or "—"),
         "bars": simulation_charts.payout_chart(side["subfunds"], title=w("bars"), labels=labels),
@@ -71,7 +73,7 @@ def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             before = parse_amount(a[key]) if a else 0
             after = parse_amount(b[key]) if b else 0
             row[key] = (before, after, after - before)
-        row["depletion"] = (a["depletion_probability"] if a else 0.0, b["depletion_probability"] if b else 0.0)
+        row["depletion"] = (a["depletion_probability"] if a else "0", b["depletion_probability"] if b else "0")
         rows.append(row)
     return rows
 

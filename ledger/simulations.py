@@ -210,7 +210,8 @@ def workbook(result: dict[str, Any]) -> bytes:
         for row in data["subfunds"]:
             subfunds.append([row["subfund"], *(amount(row[k]) for k in (
                 "available", "contingent_liability", "expected_payout", "p95_payout", "p99_payout", "max_payout")),
-                row["depletion_probability"], row["expected_depletion_month"]])
+                Decimal(row["depletion_probability"]),
+                None if row["expected_depletion_month"] is None else Decimal(row["expected_depletion_month"])])
         for cells in subfunds.iter_rows(min_row=2, min_col=2, max_col=7):
             for cell in cells:
                 cell.number_format = "#,##0.00"
@@ -218,7 +219,7 @@ def workbook(result: dict[str, Any]) -> bytes:
         curve.append(["month", *(row["subfund"] for row in data["subfunds"])])
         months = len(data["subfunds"][0]["depletion_curve"]) if data["subfunds"] else 0
         for m in range(months):
-            curve.append([m + 1, *(row["depletion_curve"][m] for row in data["subfunds"])])
+            curve.append([m + 1, *(Decimal(row["depletion_curve"][m]) for row in data["subfunds"])])
         banks = book.create_sheet(f"{side}-banks")
         banks.append(["bank", "contingent_liability", "expected_payout", "p95_payout", "portfolio_cap_used"])
         for row in data["banks"]:

@@ -8,13 +8,15 @@ even in the drawing. Probabilities are shown as percentages.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import IO, Any
 
 from reportlab.graphics.shapes import Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, Spacer
 
-from rules.money import format_grouped, parse_amount
+from rules.money import format_grouped, parse_amount, percent_text, ratio_text, round_half_up
 
 from .fonts import FontSetup
 from . import layout
@@ -63,8 +65,14 @@ _SERIES = ("expected_payout", "p95_payout", "p99_payout")
 _SHADES = ("#c98b8b", "#a65252", "#8b1a1a")
 
 
-def _percent(p: float | None) -> str:
-    return "-" if p is None else f"{p * 100:.2f}%"
+def _percent(p: str | None) -> str:
+    return "-" if p is None else percent_text(p)
+
+
+def _height(full: int, probability: str) -> float:
+    """Points above the axis for a probability (decimal string): hundredths of a point
+    from the exact ratio, the drawing's unit only then."""
+    return round_half_up(Fraction(probability) * full * 100) / 100
 
 
 def _money(text: str) -> str:
@@ -93,7 +101,7 @@ def _subfund_table(styles: layout.Styles, t: dict[str, str], rows: list[dict[str
                layout.Column(t["depletion"], "amount"), layout.Column(t["month"], "amount")]
     body = [[r["subfund"], _money(r["available"]), _money(r["contingent_liability"]), _money(r["expected_payout"]),
              _money(r["p95_payout"]), _money(r["p99_payout"]), _percent(r["depletion_probability"]),
-             "-" if r["expected_depletion_month"] is None else f"{r['expected_depletion_month']:.1f}"]
+             "-" if r["expected_depletion_month"] is None else ratio_text(Fraction(r["expected_depletion_month"]), 1)]
             for r in rows]
     return layout.data_table(styles, columns, body, font_size=7.5)
 
@@ -118,7 +126,7 @@ def _bars(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]) 
 
 def _curves(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]) -> Drawing | None:
     """Cumulative probability of depletion by month, one line per sub-fund that can run dry."""
-    shown = [r for r in rows if r["depletion_probability"] > 0]
+    shown = [r for r in rows if Decimal(r["depletion_probability"]) > 0]
     if not shown:
         return None
     width, height, left, bottom = layout.FRAME_WIDTH, 120, 30, 16
@@ -134,10 +142,10 @@ def _curves(styles: layout.Styles, t: dict[str, str], rows: list[dict[str, Any]]
     for n, r in enumerate(shown[:6]):
         points: list[float] = []
         for m, p in enumerate(r["depletion_curve"], start=1):
-            points += [left + plot_w * m / months, bottom + plot_h * p]
+            points += [left + plot_w * m / months, bottom + _height(plot_h, p)]
         drawing.add(PolyLine([left, bottom] + points, strokeColor=layout.ACCENT if n == 0 else layout.RULE,
                              strokeWidth=1.2 if n == 0 else 0.7, strokeDashArray=None if n == 0 else [2, n]))
-        drawing.add(String(left + plot_w + 4, bottom + plot_h * r["depletion_curve"][-1] - 2, r["subfund"],
+        drawing.add(String(left + plot_w + 4, bottom + _height(plot_h, r["depletion_curve"][-1]) - 2, r["subfund"],
                            fontName=styles.font, fontSize=6))
     return drawing
 

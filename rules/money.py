@@ -159,6 +159,11 @@ def ratio_text(value: Decimal | Fraction, places: int = 4) -> str:
     return str(Decimal(scaled).scaleb(-places))
 
 
+def percent_text(value: Decimal | Fraction | str, places: int = 2) -> str:
+    """A ratio (or its decimal string) as a percentage, ROUND_HALF_UP: ``"0.012345"`` -> ``"1.23%"``."""
+    return ratio_text(Fraction(value) * 100, places) + "%"
+
+
 __all__ = [
     "MAX_FEN",
     "MAX_YUAN",
@@ -167,6 +172,7 @@ __all__ = [
     "format_grouped",
     "parse_amount",
     "parse_ratio",
+    "percent_text",
     "ratio_text",
     "round_half_up",
     "split_largest_remainder",

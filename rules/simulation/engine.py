@@ -3,9 +3,10 @@
 Each loan's compensation and payer split are computed once, by the calculator itself
 (:func:`rules.compute`, exact, ROUND_HALF_UP, largest remainder), at its current
 outstanding principal. A run then only decides *which* loans default and *when*: one
-uniform draw per loan and run — the loan defaults when the draw is below its
-probability, and the same draw, rescaled, places the default uniformly in a month of
-the horizon. Defaults are a boolean matrix (runs × loans); the defaulted cells become
+uniform integer draw per loan and run, u in [0, 10^6 × horizon). A default rate is a
+whole number k of millionths (at most six decimals), so the loan defaults exactly with
+probability k / 10^6 when u < k × horizon, and then in month u // k + 1, each month of
+the horizon exactly equally likely. Defaults are a boolean matrix (runs × loans); the defaulted cells become
 events in (run, month, loan) order, the order in which their claims would be approved.
 
 History-dependent caps are applied to the events in that order, as approval applies
@@ -15,7 +16,8 @@ bank's portfolio cap for the loan's vintage (``portfolio_cap_rate``, where the r
 have one). A capped claim is re-split among its payers. Each payer then gets back its
 part of the pool's share of the expected recovery (SPEC §3.2 with R = recovery_rate ×
 eligible loss, rounded once). Payouts are summed per run, month and sub-fund in int64
-fen; only probabilities are floats.
+fen, and the probabilities answered are decimal strings computed from counts: no
+float anywhere.
 
 The draft side reuses the same draws (common random numbers), so a difference between
 ``current`` and ``draft`` comes from the rules alone, not from sampling noise.
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -37,9 +40,14 @@ from rules.money import format_amount, ratio_text
 
 from .arrays import NO_LIMIT, capped_in_order, recovery_shares, round_half_up_div, split_rows
 from .portfolio import Portfolio, SimLoan
-from .scenario import Scenario
+from .scenario import RATE_PLACES, Scenario
 
-#: Cells (runs × loans) drawn at once: bounds memory (a float64 draw and a boolean per
+#: A default rate in millionths: the draws' unit.
+RATE_SCALE = 10**RATE_PLACES
+#: Decimals of the depletion probabilities answered.
+PROBABILITY_PLACES = 6
+
+#: Cells (runs × loans) drawn at once: bounds memory (an int64 draw and a boolean per
 #: cell, ~9 bytes) whatever the portfolio size; results do not depend on it.
 CHUNK_CELLS = 2_000_000
 
@@ -270,7 +278,7 @@ class _Tally:
     cap_bites: dict[str, list[int]]  # stage -> [events, compensation after, reduced by]
 
 
-def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, probability: np.ndarray,
+def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, millionths: np.ndarray,
                    bank_of: np.ndarray, enterprise_of: np.ndarray, vintage_of: np.ndarray, n_banks: int,
                    n_enterprises: int, n_vintages: int, annual_used: np.ndarray, already: np.ndarray,
                    tick: Callable[[int], None]) -> _Tally:
@@ -288,6 +296,7 @@ def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, probab
         cap_bites={},
     )
     rng = np.random.Generator(np.random.PCG64(scenario.seed))
+    bound = millionths * horizon  # u below it: default, with probability millionths / 10^6
     chunk = max(1, min(runs, CHUNK_CELLS // max(n, 1)))
     has_enterprise_cap = bool((side.enterprise_limit < NO_LIMIT).any())
     has_annual_cap = bool((side.annual_cap < NO_LIMIT).any())
@@ -296,10 +305,10 @@ def _simulate_side(side: _Side, portfolio: Portfolio, scenario: Scenario, probab
         size = min(chunk, runs - first)
         # Run-major draws: chunk boundaries never change the stream, so the result
         # depends on the seed alone.
-        draws = rng.random((size, n))
-        defaulted = draws < probability
+        draws = rng.integers(0, RATE_SCALE * horizon, size=(size, n), dtype=np.int64)
+        defaulted = draws < bound
         run, loan = np.nonzero(defaulted)
-        month = np.minimum((draws[run, loan] / probability[loan] * horizon).astype(np.int64), horizon - 1) + 1
+        month = draws[run, loan] // millionths[loan] + 1
         if already.any():
             month[already[loan]] = 1
         del draws, defaulted
@@ -361,6 +370,14 @@ def _stage(tally: _Tally, name: str, keys: np.ndarray, limits: np.ndarray, amoun
     return after
 
 
+def _millionths(rate: Decimal) -> int:
+    """A default rate as a whole number of millionths (the scenario admits six decimals)."""
+    scaled = rate.scaleb(RATE_PLACES)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"default rate {rate} has more than {RATE_PLACES} decimals")
+    return int(scaled)
+
+
 def _mean(total: int, runs: int) -> int:
     return (2 * total + runs) // (2 * runs)
 
@@ -408,8 +425,9 @@ def _result(side: _Side, tally: _Tally, portfolio: Portfolio, scenario: Scenario
         months = tally.depleted_in[:, s]
         depleted = months > 0
         count = int(depleted.sum())
-        curve = [round(float(np.count_nonzero((months > 0) & (months <= m))) / runs, 6)
-                 for m in range(1, horizon + 1)]
+        # Probabilities as exact ratios of counts, shown to six decimals (ROUND_HALF_UP).
+        by_month = np.cumsum(np.bincount(months[depleted], minlength=horizon + 1)[1:]).tolist()
+        curve = [ratio_text(Fraction(c, runs), PROBABILITY_PLACES) for c in by_month]
         subfunds.append({
             "subfund": side.subfunds[s],
             "available": format_amount(portfolio.available.get(side.subfunds[s], 0)),
@@ -418,8 +436,8 @@ def _result(side: _Side, tally: _Tally, portfolio: Portfolio, scenario: Scenario
             "p95_payout": format_amount(_nearest_rank(sorted_totals[:, s], 95)),
             "p99_payout": format_amount(_nearest_rank(sorted_totals[:, s], 99)),
             "max_payout": format_amount(int(sorted_totals[-1, s])),
-            "depletion_probability": round(count / runs, 6),
-            "expected_depletion_month": round(float(months[depleted].mean()), 2) if count else None,
+            "depletion_probability": ratio_text(Fraction(count, runs), PROBABILITY_PLACES),
+            "expected_depletion_month": ratio_text(Fraction(int(months[depleted].sum()), count), 2) if count else None,
             "depletion_curve": curve,
         })
     bank_contingent = np.zeros(len(banks), dtype=np.int64)
@@ -473,15 +491,14 @@ def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None 
     bank_of = np.array([banks.codes[loan.bank] for loan in portfolio.loans], dtype=np.int64)
     enterprise_of = np.array([enterprises.codes[loan.enterprise] for loan in portfolio.loans], dtype=np.int64)
     vintage_of = np.array([vintages.codes[(loan.bank, loan.vintage)] for loan in portfolio.loans], dtype=np.int64)
-    rates: dict[tuple[str, str, tuple[str, ...]], float] = {}
-    probability = np.empty(n, dtype=np.float64)
+    rates: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    millionths = np.empty(n, dtype=np.int64)
     for i, loan in enumerate(portfolio.loans):
         key = (loan.bank, loan.region, loan.categories)
-        p = rates.get(key)
-        if p is None:
-            # A probability, not money: the comparison with a uniform draw is the only use.
-            p = rates[key] = float(scenario.default_rate.rate_for(*key))
-        probability[i] = 1.0 if loan.defaulted else p
+        k = rates.get(key)
+        if k is None:
+            k = rates[key] = _millionths(scenario.default_rate.rate_for(*key))
+        millionths[i] = RATE_SCALE if loan.defaulted else k
     already = np.array([loan.defaulted for loan in portfolio.loans], dtype=bool)
     year_count = int(_months_to_years(scenario)[-1]) + 1
     annual_used = np.zeros((len(banks.codes), year_count), dtype=np.int64)
@@ -506,7 +523,7 @@ def simulate(portfolio: Portfolio, scenario: Scenario, *, draft: RuleSet | None 
         pools.append(draft)
     results = []
     for side, pool_rules in zip(sides, pools):
-        tally = _simulate_side(side, portfolio, scenario, probability, bank_of, enterprise_of, vintage_of,
+        tally = _simulate_side(side, portfolio, scenario, millionths, bank_of, enterprise_of, vintage_of,
                                len(banks.codes), len(enterprises.codes), len(vintages.codes), annual_used, already, tick)
         results.append(_result(side, tally, portfolio, scenario, banks.names, bank_of, pool_rules))
     return {

@@ -26,6 +26,9 @@ from typing import Any
 
 MAX_HORIZON_MONTHS = 120
 MAX_RUNS = 100_000
+#: Decimals a default rate may have: a rate is a whole number of millionths, which the
+#: engine compares exactly with a uniform integer draw (rules.simulation.engine).
+RATE_PLACES = 6
 MAX_TABLE_ENTRIES = 1_000
 #: Seeds are what numpy's PCG64 takes without folding: non-negative, below 2^63.
 MAX_SEED = 2**63 - 1
@@ -167,14 +170,14 @@ class _Reader:
             if not isinstance(key, str) or not key_ok.fullmatch(key):
                 self.fail(f"{path}.{key}", key_help)
                 continue
-            number = self.probability(rate, f"{path}.{key}", 6)
+            number = self.probability(rate, f"{path}.{key}", RATE_PLACES)
             if number is not None:
                 out[key] = number
         return out
 
     def default_rate(self, value: object, path: str) -> DefaultRates | None:
         if not isinstance(value, Mapping):
-            number = self.probability(value, path, 6)
+            number = self.probability(value, path, RATE_PLACES)
             return None if number is None else DefaultRates(number)
         for key in value:
             if key not in TABLE_KEYS:
@@ -183,7 +186,7 @@ class _Reader:
             self.fail(f"{path}.default", "required: the rate for loans no entry matches")
             default = None
         else:
-            default = self.probability(value["default"], f"{path}.default", 6)
+            default = self.probability(value["default"], f"{path}.default", RATE_PLACES)
         banks = self.table(value.get("banks", {}), f"{path}.banks", _NAME_RE, "must be a bank code")
         regions = self.table(value.get("regions", {}), f"{path}.regions", _PREFIX_RE,
                              "must be a region code or its prefix (1 to 6 digits)")
@@ -218,4 +221,5 @@ def parse_scenario(data: object) -> Scenario:
     return Scenario(as_of, horizon, rates, recovery, runs, seed)
 
 
-__all__ = ["DefaultRates", "MAX_HORIZON_MONTHS", "MAX_RUNS", "Scenario", "ScenarioError", "parse_scenario"]
+__all__ = ["DefaultRates", "MAX_HORIZON_MONTHS", "MAX_RUNS", "RATE_PLACES", "Scenario", "ScenarioError",
+           "parse_scenario"]

@@ -223,6 +223,7 @@ _ENTRY_LISTS = ("seq", "actor", "action", "entity_type", "entity_id", "before", 
 _EVENT_LISTS = ("public_id", "type", "bank_id", "occurred_at", "data", "position")
 
 
+@functools.cache  # built on first use: not at import, which every CLI command pays
 def _append_statement() -> Insert:
     """PostgreSQL: the entries, the bank events and the new head in one round trip, as
     data-modifying WITH parts of the entries' INSERT; the entries share one moment."""
@@ -230,9 +231,6 @@ def _append_statement() -> Insert:
     new_head = _MOVE_HEAD.returning(_heads.c.id).cte("new_head")
     new_events = insert_unnested(feed, _EVENT_LISTS).returning(feed.c.id).cte("new_events")
     return insert_unnested(entries, _ENTRY_LISTS, shared=("occurred_at",)).add_cte(new_head).add_cte(new_events)
-
-
-_APPEND = _append_statement()
 
 
 def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event_seq: int, *, seq: int, hash: str,
@@ -246,7 +244,7 @@ def _append_in_one_statement(session: Session, rows: list[dict[str, Any]], event
     params["data_list"] = [json.dumps(event["data"]) for event in events]
     params.update(occurred_at=rows[0]["occurred_at"], head_seq=seq, head_hash=hash, head_journal_seq=journal_seq,
                   head_event_seq=event_seq)
-    session.execute(_APPEND, params)
+    session.execute(_append_statement(), params)
 
 
 @event.listens_for(Session, "before_commit")

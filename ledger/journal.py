@@ -9,6 +9,7 @@ re-evaluates against the first one's committed balance and matches no row.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -58,6 +59,7 @@ _INSERT_POSTINGS = insert(_postings)
 _INSERT_HEADER = insert(_transactions)
 
 
+@functools.cache  # built on first use: not at import, which every CLI command pays
 def _write_statement() -> Insert:
     """PostgreSQL: the postings (in leg order) and then their header in one statement (an
     executemany runs once per posting there, and each round trip is made while the
@@ -75,7 +77,6 @@ def _write_statement() -> Insert:
     ).add_cte(postings)
 
 
-_WRITE = _write_statement()
 #: Executed with a list of rows: SQLAlchemy sends them as one multi-row INSERT
 #: ("insertmanyvalues") from a statement compiled once, where ``.values([rows])``
 #: would be compiled anew on every call (a multi-row VALUES has no cache key).
@@ -207,7 +208,7 @@ def _write(session: Session, legs: Sequence[Leg], values: dict[str, object]) -> 
         amounts.append(leg.amount)
         balances_after.append(running[account.id])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_WRITE, {**values, "created_at": utcnow(), "transaction_id": values["id"],
+        session.execute(_write_statement(), {**values, "created_at": utcnow(), "transaction_id": values["id"],
                                  "account_id_list": account_ids, "amount_list": amounts,
                                  "balance_after_list": balances_after})
     else:

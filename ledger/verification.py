@@ -260,11 +260,13 @@ def rules_check(ctx: Context) -> tuple[int, list[str]]:
         name = f"rule version {code} v{version}"
         if schemes.document_sha256(document) != sha256:
             problems.append(f"{name}: its document no longer hashes to its SHA-256 {sha256}")
-        entry = published.get((code, version))
+        entry = published.pop((code, version), None)
         if entry is None:
             problems.append(f"{name} has no rules.publish entry in the chain")
         elif entry[1] != sha256:
             problems.append(f"{name}: its SHA-256 differs from the one in entry {entry[0]}")
+    problems += [f"rule version {code} v{version}, published in entry {seq}, is missing"
+                 for (code, version), (seq, _sha256) in sorted(published.items(), key=lambda item: item[1][0])]
     return len(rows), problems
 
 

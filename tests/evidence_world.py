@@ -81,19 +81,27 @@ def build_world(session: Session, *, padding: int = 100) -> World:
 
 @contextmanager
 def insider(engine: Engine) -> Iterator[Connection]:
-    """A connection on which append-only triggers do not fire, committed at the end:
-    PostgreSQL's replica role (as a superuser may), SQLite's triggers dropped and put back."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
+    """A connection on which append-only triggers and foreign keys do not hold, committed
+    at the end: PostgreSQL's replica role (as a superuser may); on SQLite the triggers
+    dropped and put back, and foreign keys off (as anyone with the file may)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             connection.execute(text("SET LOCAL session_replication_role = replica"))
             yield connection
-            return
-        triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
-        for name, _sql in triggers:
-            connection.execute(text(f'DROP TRIGGER "{name}"'))
-        yield connection
-        for _name, sql in triggers:
-            connection.execute(text(sql))
+        return
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, or it is ignored
+        try:
+            with connection.begin():
+                triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+                for name, _sql in triggers:
+                    connection.execute(text(f'DROP TRIGGER "{name}"'))
+                yield connection
+                for _name, sql in triggers:
+                    connection.execute(text(sql))
+        finally:
+            driver.execute("PRAGMA foreign_keys = ON")  # the pooled connection goes back as it came
 
 
 def entries(connection: Connection, since: int = 1) -> list[dict[str, Any]]:

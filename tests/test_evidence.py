@@ -266,6 +266,10 @@ def test_9_a_rule_document_rewritten_and_then_its_hash_too(cli, engine, kept):
                            {"h": hashlib.sha256(canonical_json(document).encode()).hexdigest(), "i": row.id})
     problems = failed(verify(cli, kept))
     assert "differs from the one in entry" in problems["rules"]
+    with insider(engine) as connection:  # loans still point at it: only an insider can
+        connection.execute(text("DELETE FROM rule_versions WHERE id = :i"), {"i": row.id})
+    problems = failed(verify(cli, kept))
+    assert "is missing" in problems["rules"]
 
 
 def altered(data: bytes) -> bytes:

@@ -91,7 +91,7 @@ def test_the_one_statement_write_is_checked_by_the_same_triggers(pg_url):
     engine = make_engine(pg_url)
 
     def write(session: Session, txn: uuid.UUID, amounts: list[int], *accounts) -> None:  # type: ignore[no-untyped-def]
-        session.execute(journal._WRITE, {
+        session.execute(journal._write_statement(), {
             "id": txn, "kind": "move", "effective_on": DAY, "memo": "", "reference": None, "reverses_id": None,
             "dedupe_key": None, "created_by": None, "created_at": utcnow(), "transaction_id": txn,
             "account_id_list": [account.id for account in accounts], "amount_list": amounts,
